@@ -1,0 +1,31 @@
+# podmedic — see README.md. Every target works on a clean checkout.
+GO      ?= go
+BIN     ?= bin/podmedic
+PKGS    ?= ./...
+RUN_DIR ?= runs/make-run
+
+.PHONY: build test run bench lint fmt clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/podmedic
+
+# All tests, race detector on.
+test:
+	$(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+# The main job: one-command training on the embedded NATS server.
+run: build
+	$(BIN) train --out $(RUN_DIR)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s $(PKGS)
+
+lint:
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+	$(GO) vet $(PKGS)
+
+fmt:
+	gofmt -w .
+
+clean:
+	rm -rf bin
