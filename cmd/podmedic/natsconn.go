@@ -1,0 +1,102 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+)
+
+// natsFlags are the connection flags shared by learner, actor and evaluate.
+type natsFlags struct {
+	url, user, password, token, nkey, creds string
+	tlsCA, tlsCert, tlsKey                  string
+}
+
+func (n *natsFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&n.url, "nats-url", nats.DefaultURL, "NATS server URL(s), comma separated")
+	fs.StringVar(&n.user, "nats-user", "", "user name for user/password authentication")
+	fs.StringVar(&n.password, "nats-password", "", "password for user/password authentication")
+	fs.StringVar(&n.token, "nats-token", "", "token authentication")
+	fs.StringVar(&n.nkey, "nats-nkey", "", "path to an nkey seed file")
+	fs.StringVar(&n.creds, "nats-creds", "", "path to a .creds file (JWT + nkey)")
+	fs.StringVar(&n.tlsCA, "nats-tls-ca", "", "CA certificate file to verify the server")
+	fs.StringVar(&n.tlsCert, "nats-tls-cert", "", "client certificate file (with --nats-tls-key)")
+	fs.StringVar(&n.tlsKey, "nats-tls-key", "", "client key file (with --nats-tls-cert)")
+}
+
+func (n *natsFlags) validate() error {
+	auth := 0
+	for _, s := range []string{n.user, n.token, n.nkey, n.creds} {
+		if s != "" {
+			auth++
+		}
+	}
+	switch {
+	case auth > 1:
+		return flagError{errors.New("choose one of --nats-user, --nats-token, --nats-nkey, --nats-creds")}
+	case n.password != "" && n.user == "":
+		return flagError{errors.New("--nats-password needs --nats-user")}
+	case (n.tlsCert == "") != (n.tlsKey == ""):
+		return flagError{errors.New("--nats-tls-cert and --nats-tls-key go together")}
+	}
+	return nil
+}
+
+// connect dials NATS with an unlimited reconnect budget (a learner or actor
+// outlives a server restart), logging disconnects and reconnects. It keeps
+// retrying the first connection too, so processes may start before NATS.
+func (n *natsFlags) connect(name string, log hclog.Logger, onReconnect func()) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+		nats.ReconnectJitter(250*time.Millisecond, time.Second),
+		nats.RetryOnFailedConnect(true),
+		nats.ReconnectBufSize(32 << 20),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			log.Warn("nats disconnected", "error", err)
+		}),
+		nats.ReconnectHandler(func(c *nats.Conn) {
+			log.Info("nats reconnected", "url", c.ConnectedUrl())
+			if onReconnect != nil {
+				onReconnect()
+			}
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
+			subj := ""
+			if s != nil {
+				subj = s.Subject
+			}
+			log.Warn("nats async error", "subject", subj, "error", err)
+		}),
+	}
+	switch {
+	case n.user != "":
+		opts = append(opts, nats.UserInfo(n.user, n.password))
+	case n.token != "":
+		opts = append(opts, nats.Token(n.token))
+	case n.creds != "":
+		opts = append(opts, nats.UserCredentials(n.creds))
+	case n.nkey != "":
+		opt, err := nats.NkeyOptionFromSeed(n.nkey)
+		if err != nil {
+			return nil, fmt.Errorf("read nkey seed %s: %w", n.nkey, err)
+		}
+		opts = append(opts, opt)
+	}
+	if n.tlsCA != "" {
+		opts = append(opts, nats.RootCAs(n.tlsCA))
+	}
+	if n.tlsCert != "" {
+		opts = append(opts, nats.ClientCert(n.tlsCert, n.tlsKey))
+	}
+	nc, err := nats.Connect(n.url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", n.url, err)
+	}
+	return nc, nil
+}

@@ -1,0 +1,364 @@
+package envsim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// StepSeconds is the simulated time of one Step: the Kubernetes HPA sync
+// period (REFERENCE.md, "HPA ... runs every 15 s").
+const StepSeconds = 15.0
+
+// MaxReplicasLimit bounds PodConfig.MaxReplicas so that per-pod state fits
+// fixed arrays.
+const MaxReplicasLimit = 64
+
+// ErrInvalidConfig is wrapped by every configuration validation error.
+var ErrInvalidConfig = errors.New("envsim: config")
+
+// ActionMode selects the discrete action space.
+type ActionMode string
+
+const (
+	// ActionModeAggregate acts on "the worst pod" chosen by a documented
+	// rule (see ActionRestart); the observation has no per-pod slots.
+	ActionModeAggregate ActionMode = "aggregate"
+	// ActionModePerPod adds restart/drain/undrain actions for every pod
+	// slot and per-pod observation slots.
+	ActionModePerPod ActionMode = "per-pod"
+)
+
+// Config configures a Cluster. Every field has a default in DefaultConfig;
+// Validate names the first bad field. Durations are in steps of
+// StepSeconds unless the name says otherwise.
+type Config struct {
+	// Pods sizes the deployment and models one replica.
+	Pods PodConfig `yaml:"pods" json:"pods"`
+	// SLO holds the service-level objectives the reward and the info flags
+	// use.
+	SLO SLOConfig `yaml:"slo" json:"slo"`
+	// Reward weights each reward term.
+	Reward RewardConfig `yaml:"reward" json:"reward"`
+	// ActionMode is "aggregate" (default) or "per-pod".
+	ActionMode ActionMode `yaml:"action_mode" json:"action_mode"`
+	// HistorySteps is K, the number of past steps whose base features are
+	// appended to the observation, in [0, 16]. Default 1: enough to see
+	// trends (a rising memory curve, a growing load) without a recurrent
+	// policy.
+	HistorySteps int `yaml:"history_steps" json:"history_steps"`
+	// EpisodeSteps is the time limit after which an episode is truncated,
+	// in [1, 1000000]. Default 200 (50 simulated minutes).
+	EpisodeSteps int `yaml:"episode_steps" json:"episode_steps"`
+	// Scenario is the workload and the faults. A Scenario named "mixed"
+	// samples one of its Mix scenarios per episode.
+	Scenario Scenario `yaml:"scenario" json:"scenario"`
+}
+
+// PodConfig models the replicas of the service.
+type PodConfig struct {
+	// MinReplicas is the smallest replica count scale-down allows, >= 1.
+	MinReplicas int `yaml:"min_replicas" json:"min_replicas"`
+	// MaxReplicas is the largest replica count, in [MinReplicas, 64].
+	MaxReplicas int `yaml:"max_replicas" json:"max_replicas"`
+	// InitialReplicas is the replica count at Reset, in
+	// [MinReplicas, MaxReplicas]; all start ready and healthy.
+	InitialReplicas int `yaml:"initial_replicas" json:"initial_replicas"`
+	// CapacityRPS is the request rate one pod serves at its CPU limit
+	// (requests/s, > 0).
+	CapacityRPS float64 `yaml:"capacity_rps" json:"capacity_rps"`
+	// ServiceTimeMs is the mean service time of one request at zero load
+	// (ms, > 0).
+	ServiceTimeMs float64 `yaml:"service_time_ms" json:"service_time_ms"`
+	// TimeoutMs caps latency; requests slower than this fail (ms,
+	// > 3*ServiceTimeMs).
+	TimeoutMs float64 `yaml:"timeout_ms" json:"timeout_ms"`
+	// CPURequestCores is the CPU request the HPA measures against
+	// (cores, > 0).
+	CPURequestCores float64 `yaml:"cpu_request_cores" json:"cpu_request_cores"`
+	// CPULimitCores is the CPU limit; demand above it is throttled, never
+	// killed (cores, >= CPURequestCores).
+	CPULimitCores float64 `yaml:"cpu_limit_cores" json:"cpu_limit_cores"`
+	// MemoryBaseMiB is the resident memory of an idle pod (MiB, > 0).
+	MemoryBaseMiB float64 `yaml:"memory_base_mib" json:"memory_base_mib"`
+	// MemoryPerInflightMiB is the memory of one in-flight request; Little's
+	// law gives in-flight = rate * latency (MiB, >= 0).
+	MemoryPerInflightMiB float64 `yaml:"memory_per_inflight_mib" json:"memory_per_inflight_mib"`
+	// MemoryLimitMiB is the limit above which a pod is OOM-killed (MiB,
+	// > MemoryBaseMiB).
+	MemoryLimitMiB float64 `yaml:"memory_limit_mib" json:"memory_limit_mib"`
+	// MemoryPressure is the fraction of the limit above which garbage
+	// collection slows requests, in (0, 1]; latency grows linearly up to
+	// 4x at the limit.
+	MemoryPressure float64 `yaml:"memory_pressure" json:"memory_pressure"`
+	// StartupStepsMin and StartupStepsMax bound the steps a new replica
+	// needs to become ready (uniform), 1 <= min <= max. Default 2-4
+	// (REFERENCE.md, "Start-up").
+	StartupStepsMin int `yaml:"startup_steps_min" json:"startup_steps_min"`
+	StartupStepsMax int `yaml:"startup_steps_max" json:"startup_steps_max"`
+	// RestartStepsMin and RestartStepsMax bound the steps an operator
+	// restart (delete the pod, the Deployment makes a fresh one) keeps the
+	// pod unavailable, 1 <= min <= max. Default 3-5.
+	RestartStepsMin int `yaml:"restart_steps_min" json:"restart_steps_min"`
+	RestartStepsMax int `yaml:"restart_steps_max" json:"restart_steps_max"`
+	// ContainerRestartStepsMin and ContainerRestartStepsMax bound the steps
+	// an in-place kubelet restart needs after its back-off, 1 <= min <=
+	// max. Default 1-2 (image cached, readiness probe period 10 s).
+	ContainerRestartStepsMin int `yaml:"container_restart_steps_min" json:"container_restart_steps_min"`
+	ContainerRestartStepsMax int `yaml:"container_restart_steps_max" json:"container_restart_steps_max"`
+	// TerminationSteps is how long a scaled-down pod stays Terminating
+	// (steps, >= 1; grace period 30 s = 2 steps). It gets no traffic.
+	TerminationSteps int `yaml:"termination_steps" json:"termination_steps"`
+	// BackoffInitialSeconds is the first CrashLoopBackOff delay (s, > 0;
+	// kubelet: 10 s).
+	BackoffInitialSeconds float64 `yaml:"backoff_initial_seconds" json:"backoff_initial_seconds"`
+	// BackoffMaxSeconds caps the doubling back-off (s, >= initial;
+	// kubelet: 300 s).
+	BackoffMaxSeconds float64 `yaml:"backoff_max_seconds" json:"backoff_max_seconds"`
+	// BackoffResetSeconds of uninterrupted running resets the back-off
+	// (s, > 0; kubelet: 600 s).
+	BackoffResetSeconds float64 `yaml:"backoff_reset_seconds" json:"backoff_reset_seconds"`
+	// OverloadCrashUtilization is the utilisation (arrival rate over
+	// effective capacity) at or above which a pod fails its liveness
+	// probe, > 1.
+	OverloadCrashUtilization float64 `yaml:"overload_crash_utilization" json:"overload_crash_utilization"`
+	// OverloadCrashSteps is how many consecutive overloaded steps kill a
+	// pod (>= 1; probes: 3 failures x 10 s ~ 2 steps).
+	OverloadCrashSteps int `yaml:"overload_crash_steps" json:"overload_crash_steps"`
+	// MetricSmoothing is the weight of the new value in the exponential
+	// smoothing of observed per-pod metrics, in (0, 1]; 1 disables
+	// smoothing.
+	MetricSmoothing float64 `yaml:"metric_smoothing" json:"metric_smoothing"`
+}
+
+// SLOConfig holds the service-level objectives.
+type SLOConfig struct {
+	// LatencyP95Ms is the p95 latency objective (ms, > 0).
+	LatencyP95Ms float64 `yaml:"latency_p95_ms" json:"latency_p95_ms"`
+	// ErrorRate is the largest acceptable fraction of failed requests,
+	// in (0, 1).
+	ErrorRate float64 `yaml:"error_rate" json:"error_rate"`
+	// RightSizeUtilization is the per-pod utilisation a right-sized
+	// deployment runs at, in (0, 1]; replicas beyond
+	// ceil(rate/(capacity*this)) count as over-scaled.
+	RightSizeUtilization float64 `yaml:"right_size_utilization" json:"right_size_utilization"`
+}
+
+// DefaultConfig returns the default configuration: 5 of at most 10 pods of
+// 100 requests/s each serving 300 requests/s (utilisation 0.6), the
+// no-fault scenario, 200 steps, aggregate actions.
+func DefaultConfig() Config {
+	return Config{
+		Pods: PodConfig{
+			MinReplicas:              1,
+			MaxReplicas:              10,
+			InitialReplicas:          5,
+			CapacityRPS:              100,
+			ServiceTimeMs:            50,
+			TimeoutMs:                1000,
+			CPURequestCores:          1,
+			CPULimitCores:            1,
+			MemoryBaseMiB:            200,
+			MemoryPerInflightMiB:     1,
+			MemoryLimitMiB:           512,
+			MemoryPressure:           0.75,
+			StartupStepsMin:          2,
+			StartupStepsMax:          4,
+			RestartStepsMin:          3,
+			RestartStepsMax:          5,
+			ContainerRestartStepsMin: 1,
+			ContainerRestartStepsMax: 2,
+			TerminationSteps:         2,
+			BackoffInitialSeconds:    10,
+			BackoffMaxSeconds:        300,
+			BackoffResetSeconds:      600,
+			OverloadCrashUtilization: 1.1,
+			OverloadCrashSteps:       2,
+			MetricSmoothing:          0.6,
+		},
+		SLO: SLOConfig{
+			LatencyP95Ms:         500,
+			ErrorRate:            0.01,
+			RightSizeUtilization: 0.6,
+		},
+		Reward:       DefaultRewardConfig(),
+		ActionMode:   ActionModeAggregate,
+		HistorySteps: 1,
+		EpisodeSteps: 200,
+		Scenario:     NoFaultScenario(),
+	}
+}
+
+// fieldError builds a validation error naming field.
+func fieldError(field, format string, args ...any) error {
+	return fmt.Errorf("%w: %s: %s", ErrInvalidConfig, field, fmt.Sprintf(format, args...))
+}
+
+// finite reports whether every value is a finite number.
+func finite(vs ...float64) bool {
+	for _, v := range vs {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks every field and returns an error wrapping
+// ErrInvalidConfig that names the first bad one, for example
+// "envsim: config: pods.max_replicas: must be >= min_replicas (got 0)".
+func (c Config) Validate() error {
+	if err := c.Pods.validate(); err != nil {
+		return err
+	}
+	if err := c.SLO.validate(); err != nil {
+		return err
+	}
+	if err := c.Reward.validate(); err != nil {
+		return err
+	}
+	switch c.ActionMode {
+	case ActionModeAggregate, ActionModePerPod:
+	default:
+		return fieldError("action_mode", "must be %q or %q (got %q)", ActionModeAggregate, ActionModePerPod, c.ActionMode)
+	}
+	if c.HistorySteps < 0 || c.HistorySteps > 16 {
+		return fieldError("history_steps", "must be in [0, 16] (got %d)", c.HistorySteps)
+	}
+	if c.EpisodeSteps < 1 || c.EpisodeSteps > 1_000_000 {
+		return fieldError("episode_steps", "must be in [1, 1000000] (got %d)", c.EpisodeSteps)
+	}
+	return c.Scenario.validate("scenario", c.Pods.MaxReplicas)
+}
+
+func (p PodConfig) validate() error {
+	if !finite(p.CapacityRPS, p.ServiceTimeMs, p.TimeoutMs, p.CPURequestCores, p.CPULimitCores,
+		p.MemoryBaseMiB, p.MemoryPerInflightMiB, p.MemoryLimitMiB, p.MemoryPressure,
+		p.BackoffInitialSeconds, p.BackoffMaxSeconds, p.BackoffResetSeconds,
+		p.OverloadCrashUtilization, p.MetricSmoothing) {
+		return fieldError("pods", "every number must be finite")
+	}
+	checks := []struct {
+		ok    bool
+		field string
+		msg   string
+		got   any
+	}{
+		{p.MinReplicas >= 1, "pods.min_replicas", "must be >= 1", p.MinReplicas},
+		{p.MaxReplicas >= p.MinReplicas, "pods.max_replicas", "must be >= min_replicas", p.MaxReplicas},
+		{p.MaxReplicas <= MaxReplicasLimit, "pods.max_replicas", "must be <= 64", p.MaxReplicas},
+		{p.InitialReplicas >= p.MinReplicas && p.InitialReplicas <= p.MaxReplicas, "pods.initial_replicas", "must be in [min_replicas, max_replicas]", p.InitialReplicas},
+		{p.CapacityRPS > 0, "pods.capacity_rps", "must be > 0", p.CapacityRPS},
+		{p.ServiceTimeMs > 0, "pods.service_time_ms", "must be > 0", p.ServiceTimeMs},
+		{p.TimeoutMs > 3*p.ServiceTimeMs, "pods.timeout_ms", "must be > 3*service_time_ms", p.TimeoutMs},
+		{p.CPURequestCores > 0, "pods.cpu_request_cores", "must be > 0", p.CPURequestCores},
+		{p.CPULimitCores >= p.CPURequestCores, "pods.cpu_limit_cores", "must be >= cpu_request_cores", p.CPULimitCores},
+		{p.MemoryBaseMiB > 0, "pods.memory_base_mib", "must be > 0", p.MemoryBaseMiB},
+		{p.MemoryPerInflightMiB >= 0, "pods.memory_per_inflight_mib", "must be >= 0", p.MemoryPerInflightMiB},
+		{p.MemoryLimitMiB > p.MemoryBaseMiB, "pods.memory_limit_mib", "must be > memory_base_mib", p.MemoryLimitMiB},
+		{p.MemoryPressure > 0 && p.MemoryPressure <= 1, "pods.memory_pressure", "must be in (0, 1]", p.MemoryPressure},
+		{p.StartupStepsMin >= 1, "pods.startup_steps_min", "must be >= 1", p.StartupStepsMin},
+		{p.StartupStepsMax >= p.StartupStepsMin, "pods.startup_steps_max", "must be >= startup_steps_min", p.StartupStepsMax},
+		{p.RestartStepsMin >= 1, "pods.restart_steps_min", "must be >= 1", p.RestartStepsMin},
+		{p.RestartStepsMax >= p.RestartStepsMin, "pods.restart_steps_max", "must be >= restart_steps_min", p.RestartStepsMax},
+		{p.ContainerRestartStepsMin >= 1, "pods.container_restart_steps_min", "must be >= 1", p.ContainerRestartStepsMin},
+		{p.ContainerRestartStepsMax >= p.ContainerRestartStepsMin, "pods.container_restart_steps_max", "must be >= container_restart_steps_min", p.ContainerRestartStepsMax},
+		{p.TerminationSteps >= 1, "pods.termination_steps", "must be >= 1", p.TerminationSteps},
+		{p.BackoffInitialSeconds > 0, "pods.backoff_initial_seconds", "must be > 0", p.BackoffInitialSeconds},
+		{p.BackoffMaxSeconds >= p.BackoffInitialSeconds, "pods.backoff_max_seconds", "must be >= backoff_initial_seconds", p.BackoffMaxSeconds},
+		{p.BackoffResetSeconds > 0, "pods.backoff_reset_seconds", "must be > 0", p.BackoffResetSeconds},
+		{p.OverloadCrashUtilization > 1, "pods.overload_crash_utilization", "must be > 1", p.OverloadCrashUtilization},
+		{p.OverloadCrashSteps >= 1, "pods.overload_crash_steps", "must be >= 1", p.OverloadCrashSteps},
+		{p.MetricSmoothing > 0 && p.MetricSmoothing <= 1, "pods.metric_smoothing", "must be in (0, 1]", p.MetricSmoothing},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			return fieldError(c.field, "%s (got %v)", c.msg, c.got)
+		}
+	}
+	return nil
+}
+
+func (s SLOConfig) validate() error {
+	switch {
+	case !finite(s.LatencyP95Ms) || s.LatencyP95Ms <= 0:
+		return fieldError("slo.latency_p95_ms", "must be > 0 (got %v)", s.LatencyP95Ms)
+	case !finite(s.ErrorRate) || s.ErrorRate <= 0 || s.ErrorRate >= 1:
+		return fieldError("slo.error_rate", "must be in (0, 1) (got %v)", s.ErrorRate)
+	case !finite(s.RightSizeUtilization) || s.RightSizeUtilization <= 0 || s.RightSizeUtilization > 1:
+		return fieldError("slo.right_size_utilization", "must be in (0, 1] (got %v)", s.RightSizeUtilization)
+	}
+	return nil
+}
+
+// ParseConfig reads a Config from YAML or JSON (JSON is YAML), starting
+// from DefaultConfig so that absent fields keep their defaults. Unknown
+// fields are refused. A scenario section may name a built-in scenario in
+// "base" and override some of its fields. The result is validated.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	var probe struct {
+		Scenario struct {
+			Base string `yaml:"base"`
+		} `yaml:"scenario"`
+	}
+	if err := yaml.Unmarshal(data, &probe); err != nil {
+		return Config{}, fmt.Errorf("parse config: %w", err)
+	}
+	if probe.Scenario.Base != "" {
+		sc, err := ScenarioByName(probe.Scenario.Base)
+		if err != nil {
+			return Config{}, fmt.Errorf("parse config: scenario.base: %w", err)
+		}
+		cfg.Scenario = sc
+	}
+	if err := decodeStrict(data, &cfg); err != nil {
+		return Config{}, fmt.Errorf("parse config: %w", err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// ParseScenario reads one Scenario from YAML or JSON. With "base" it starts
+// from that built-in scenario, otherwise from the no-fault scenario.
+// Unknown fields are refused; the result is validated against the default
+// pod limits.
+func ParseScenario(data []byte) (Scenario, error) {
+	var probe struct {
+		Base string `yaml:"base"`
+	}
+	if err := yaml.Unmarshal(data, &probe); err != nil {
+		return Scenario{}, fmt.Errorf("parse scenario: %w", err)
+	}
+	sc := NoFaultScenario()
+	if probe.Base != "" {
+		var err error
+		if sc, err = ScenarioByName(probe.Base); err != nil {
+			return Scenario{}, fmt.Errorf("parse scenario: base: %w", err)
+		}
+	}
+	if err := decodeStrict(data, &sc); err != nil {
+		return Scenario{}, fmt.Errorf("parse scenario: %w", err)
+	}
+	if err := sc.validate("scenario", DefaultConfig().Pods.MaxReplicas); err != nil {
+		return Scenario{}, err
+	}
+	return sc, nil
+}
+
+// decodeStrict decodes YAML (or JSON) into v, refusing unknown fields.
+// Empty input leaves v unchanged.
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+//go:build draft
+
+package learner
+
+import (
+	"sort"
+
+	"podmedic/protocol"
+)
+
+// Mode selects how the learner assembles batches.
+type Mode string
+
+const (
+	// ModeSync waits for one rollout per live actor at the current policy
+	// version: exact on-policy PPO, reproducible with a seed.
+	ModeSync Mode = "sync"
+	// ModeAsync takes any rollout within MaxPolicyLag versions; the PPO
+	// ratio uses the actor's own behaviour log-probabilities.
+	ModeAsync Mode = "async"
+)
+
+// Learner-side rejection reasons (protocol.Reasons lists the decoder's).
+const (
+	ReasonQueueFull        protocol.Reason = "queue_full"
+	ReasonFutureVersion    protocol.Reason = "future_version"
+	ReasonDuplicateVersion protocol.Reason = "duplicate_version"
+)
+
+// assembler collects valid rollouts into the next batch. It is pure
+// bookkeeping (no clock, no I/O) so that batching rules are unit-tested
+// directly. Not safe for concurrent use.
+type assembler struct {
+	mode      Mode
+	maxLag    uint64
+	minActors int
+	perUpdate int
+
+	pending []*protocol.Rollout
+}
+
+// offer adds r to the batch being built for policy version current, or
+// returns the reason it is refused.
+func (a *assembler) offer(r *protocol.Rollout, current uint64) (protocol.Reason, bool) {
+	if r.PolicyVersion > current {
+		// Collected with weights from a learner incarnation that got further
+		// than this one's checkpoint: never train on it.
+		return ReasonFutureVersion, false
+	}
+	lag := current - r.PolicyVersion
+	if a.mode == ModeSync && lag != 0 || a.mode == ModeAsync && lag > a.maxLag {
+		return protocol.ReasonStaleVersion, false
+	}
+	if a.mode == ModeSync {
+		for _, p := range a.pending {
+			if p.ActorID == r.ActorID {
+				return ReasonDuplicateVersion, false
+			}
+		}
+	}
+	a.pending = append(a.pending, r)
+	return "", true
+}
+
+// ready reports whether the batch is complete. live lists the live actors
+// in sorted order.
+func (a *assembler) ready(live []string) bool {
+	if len(a.pending) == 0 {
+		return false
+	}
+	if a.mode == ModeAsync {
+		want := a.perUpdate
+		if want == 0 {
+			want = max(1, len(live), a.minActors)
+		}
+		return len(a.pending) >= want
+	}
+	if len(a.pending) < a.minActors {
+		return false
+	}
+	for _, id := range live {
+		if !a.has(id) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *assembler) has(actor string) bool {
+	for _, p := range a.pending {
+		if p.ActorID == actor {
+			return true
+		}
+	}
+	return false
+}
+
+// take returns the batch and starts a new one. In sync mode the rollouts
+// are ordered by actor id so that a seeded run is reproducible whatever
+// order they arrived in.
+func (a *assembler) take() []*protocol.Rollout {
+	batch := a.pending
+	a.pending = nil
+	if a.mode == ModeSync {
+		sort.Slice(batch, func(i, j int) bool { return batch[i].ActorID < batch[j].ActorID })
+	}
+	return batch
+}

@@ -1,0 +1,62 @@
+package policy
+
+import (
+	"math"
+	"math/rand/v2"
+)
+
+// Categorical distribution over logits. All functions work on one row of
+// logits and allocate nothing; they are numerically stable for any finite
+// logits (the maximum is subtracted before exponentiating).
+
+// LogSoftmax writes log p = z - logsumexp(z) into out (len(z)).
+func LogSoftmax(z, out []float64) {
+	m := z[0]
+	for _, v := range z[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	s := 0.0
+	for _, v := range z {
+		s += math.Exp(v - m)
+	}
+	lse := m + math.Log(s)
+	for i, v := range z {
+		out[i] = v - lse
+	}
+}
+
+// Entropy returns -sum p log p for log-probabilities logp.
+func Entropy(logp []float64) float64 {
+	h := 0.0
+	for _, lp := range logp {
+		h -= math.Exp(lp) * lp
+	}
+	return h
+}
+
+// Sample draws an action from log-probabilities logp by inverting the CDF
+// at one uniform variate from rng.
+func Sample(logp []float64, rng *rand.Rand) int {
+	u := rng.Float64()
+	c := 0.0
+	for a, lp := range logp {
+		c += math.Exp(lp)
+		if u < c {
+			return a
+		}
+	}
+	return len(logp) - 1 // rounding left u above the total mass
+}
+
+// Argmax returns the most probable action (the lowest index among ties).
+func Argmax(logp []float64) int {
+	best := 0
+	for a, lp := range logp {
+		if lp > logp[best] {
+			best = a
+		}
+	}
+	return best
+}

@@ -1,0 +1,67 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrBadRunName reports a run name that cannot be part of a NATS subject.
+var ErrBadRunName = errors.New("protocol: invalid run name")
+
+// MaxRunNameLen is the longest run name in bytes.
+const MaxRunNameLen = 64
+
+// Subjects are the NATS subjects of one training run, all under the prefix
+// "podmedic.<run>".
+type Subjects struct {
+	// Prefix is "podmedic.<run>".
+	Prefix string
+	// Rollouts carries Rollout messages, actor -> learner.
+	Rollouts string
+	// Weights broadcasts Weights after every update, learner -> actors.
+	Weights string
+	// WeightsLatest is a request/reply subject: a WeightsRequest (or an
+	// empty body) is answered with the latest Weights.
+	WeightsLatest string
+	// PolicyLatest is a request/reply subject answered with the latest
+	// policy snapshot (also a Weights message), used by evaluate.
+	PolicyLatest string
+	// Heartbeat carries Heartbeat messages, actor -> learner.
+	Heartbeat string
+	// Hello carries Hello messages sent once when an actor starts.
+	Hello string
+}
+
+// NewSubjects builds the subjects of run. Run names are 1..64 characters
+// from [A-Za-z0-9_-]: no dots, spaces or wildcards, so that one run can
+// never subscribe to another's traffic.
+func NewSubjects(run string) (Subjects, error) {
+	if err := ValidateRunName(run); err != nil {
+		return Subjects{}, err
+	}
+	p := "podmedic." + run
+	return Subjects{
+		Prefix:        p,
+		Rollouts:      p + ".rollouts",
+		Weights:       p + ".weights",
+		WeightsLatest: p + ".weights.latest",
+		PolicyLatest:  p + ".policy.latest",
+		Heartbeat:     p + ".actors.heartbeat",
+		Hello:         p + ".actors.hello",
+	}, nil
+}
+
+// ValidateRunName reports whether run is a valid run name (see NewSubjects),
+// wrapping ErrBadRunName.
+func ValidateRunName(run string) error {
+	if len(run) == 0 || len(run) > MaxRunNameLen {
+		return fmt.Errorf("%w: %q: length %d not in [1, %d]", ErrBadRunName, run, len(run), MaxRunNameLen)
+	}
+	for i := 0; i < len(run); i++ {
+		c := run[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return fmt.Errorf("%w: %q: character %q at %d; use only letters, digits, '_' and '-'", ErrBadRunName, run, c, i)
+		}
+	}
+	return nil
+}
