@@ -116,3 +116,583 @@ type EnvSpec struct {
 	// trained on another observation layout.
 	ObsNames []string
 }
+
+// Service is the distributed PPO learner: it consumes rollouts from NATS,
+// runs updates, broadcasts weights, answers latest-weights and policy
+// requests, checkpoints and resumes. New sets it up, Open starts it,
+// Close stops it. One goroutine (the loop) owns the model and the batch;
+// NATS callbacks only decode, validate and enqueue.
+type Service struct {
+	cfg     ServiceConfig
+	spec    EnvSpec
+	log     hclog.Logger
+	nc      *nats.Conn
+	subj    protocol.Subjects
+	lim     protocol.Limits
+	metrics *Metrics
+	reg     *prometheus.Registry
+	now     func() time.Time
+
+	// Owned by the loop goroutine.
+	net      *policy.Net
+	norm     *policy.Normalizer
+	ppo      *PPO
+	asm      assembler
+	actors   *actorTracker
+	version  uint64
+	updates  int64
+	envSteps int64
+	lastCkpt uint64
+	segs     []Segment
+	progress *ProgressWriter
+	started  time.Time
+	stepsAtStart int64
+
+	epoch     uint64 // this process's incarnation, sent with the weights
+	seqMu     sync.Mutex
+	seqs      *protocol.SeqTracker
+	rollouts  chan *protocol.Rollout
+	lifesigns chan lifesign
+	latest    atomic.Pointer[[]byte] // encoded Weights of the current version
+	status    atomic.Pointer[Status]
+	rejectLog *rateLogger
+
+	subs   []*nats.Subscription
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	done   chan struct{}
+	doneOnce sync.Once
+}
+
+// lifesign is a hello or heartbeat.
+type lifesign struct {
+	actor       string
+	incarnation uint64
+}
+
+// Status is a consistent summary for /healthz and progress output.
+type Status struct {
+	Version        uint64  `json:"version"`
+	Updates        int64   `json:"updates"`
+	EnvSteps       int64   `json:"env_steps"`
+	Actors         int     `json:"actors"`
+	ReturnMean     float64 `json:"return_mean"`
+	Episodes       int     `json:"episodes_in_window"`
+	StepsPerSecond float64 `json:"steps_per_second"`
+	Finished       bool    `json:"finished"`
+}
+
+// NewService builds a learner for actors running an environment of spec.
+// reg receives the learner's metrics; log may be nil.
+func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.Registry, log hclog.Logger) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	subj, err := protocol.NewSubjects(cfg.Run)
+	if err != nil {
+		return nil, err
+	}
+	lim := protocol.DefaultLimits()
+	if mp := int(nc.MaxPayload()); mp > 0 && mp < lim.MaxPayload {
+		lim.MaxPayload = mp
+	}
+	s := &Service{
+		cfg: cfg, spec: spec, log: log.Named("learner"), nc: nc, subj: subj, lim: lim, reg: reg,
+		metrics:   NewMetrics(reg, spec.ActionNames),
+		now:       time.Now,
+		asm:       assembler{mode: cfg.Mode, maxLag: uint64(cfg.MaxPolicyLag), minActors: cfg.MinActors, perUpdate: cfg.RolloutsPerUpdate},
+		actors:    newActorTracker(cfg.HeartbeatTimeout),
+		seqs:      protocol.NewSeqTracker(4096),
+		rollouts:  make(chan *protocol.Rollout, cfg.QueueCapacity),
+		lifesigns: make(chan lifesign, 1024),
+		done:      make(chan struct{}),
+		epoch:     randomEpoch(),
+	}
+	s.rejectLog = newRateLogger(s.log, 10*time.Second, s.now)
+	for _, r := range append(protocol.Reasons(), ReasonQueueFull, ReasonFutureVersion, ReasonDuplicateVersion) {
+		s.metrics.RolloutsRejected.WithLabelValues(string(r))
+	}
+	if err := s.initModel(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func randomEpoch() uint64 {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return uint64(time.Now().UnixNano())
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// totalUpdates is the learning-rate schedule's horizon (0: constant).
+func (s *Service) totalUpdates() int {
+	if s.cfg.TotalSteps == 0 {
+		return 0
+	}
+	return int((s.cfg.TotalSteps + s.cfg.StepsPerUpdate - 1) / s.cfg.StepsPerUpdate)
+}
+
+// initModel builds fresh parameters or resumes from the newest checkpoint.
+func (s *Service) initModel() error {
+	arch := policy.DefaultArch(s.spec.ObsSize, s.spec.NumActions)
+	if len(s.cfg.Hidden) > 0 {
+		arch.Hidden = append([]int(nil), s.cfg.Hidden...)
+	}
+	rng := mrand.New(mrand.NewPCG(s.cfg.Seed, 0x9e3779b97f4a7c15))
+	net, err := policy.New(arch, rng)
+	if err != nil {
+		return fmt.Errorf("learner: build network: %w", err)
+	}
+	s.net, s.norm = net, policy.NewNormalizer(s.spec.ObsSize)
+	s.ppo, err = NewPPO(net, s.cfg.PPO, s.totalUpdates(), mrand.New(mrand.NewPCG(s.cfg.Seed, 0xda3e39cb94b95bdb)))
+	if err != nil {
+		return fmt.Errorf("learner: build PPO: %w", err)
+	}
+	if s.cfg.CheckpointDir == "" {
+		return nil
+	}
+	path, err := LatestCheckpoint(s.cfg.CheckpointDir)
+	if errors.Is(err, ErrNoCheckpoint) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("learner: find checkpoint: %w", err)
+	}
+	ck, err := LoadCheckpoint(path)
+	if err != nil {
+		return fmt.Errorf("learner: resume from %s: %w", path, err)
+	}
+	if !ck.Arch.Equal(arch) {
+		return fmt.Errorf("learner: resume from %s: checkpoint architecture %+v differs from this run's %+v (use a new --checkpoint-dir)", path, ck.Arch, arch)
+	}
+	if err := s.ppo.Restore(ck); err != nil {
+		return fmt.Errorf("learner: resume from %s: %w", path, err)
+	}
+	if err := s.norm.Restore(ck.Normalizer); err != nil {
+		return fmt.Errorf("learner: resume from %s: %w", path, err)
+	}
+	s.version, s.updates, s.envSteps, s.lastCkpt = ck.Version, ck.Updates, ck.EnvSteps, ck.Version
+	s.log.Info("resumed from checkpoint", "path", path, "version", s.version, "env_steps", s.envSteps)
+	return nil
+}
+
+// Open subscribes to the run's subjects, broadcasts the current weights
+// (so actors of a restarted learner re-sync at once) and starts the loop.
+func (s *Service) Open(ctx context.Context) error {
+	if s.cfg.ProgressPath != "" {
+		p, err := OpenProgress(s.cfg.ProgressPath)
+		if err != nil {
+			return err
+		}
+		s.progress = p
+	}
+	if err := s.publishWeights(); err != nil {
+		return err
+	}
+	subs := []struct {
+		subject string
+		h       nats.MsgHandler
+	}{
+		{s.subj.Rollouts, s.onRollout},
+		{s.subj.Hello, s.onHello},
+		{s.subj.Heartbeat, s.onHeartbeat},
+		{s.subj.WeightsLatest, s.onLatest},
+		{s.subj.PolicyLatest, s.onLatest},
+	}
+	for _, sb := range subs {
+		sub, err := s.nc.Subscribe(sb.subject, sb.h)
+		if err != nil {
+			s.unsubscribe()
+			return fmt.Errorf("learner: subscribe %s: %w", sb.subject, err)
+		}
+		// Bounded client-side buffers: beyond them NATS drops messages
+		// (reported as slow consumer) instead of growing memory.
+		if err := sub.SetPendingLimits(4096, 256<<20); err != nil {
+			s.unsubscribe()
+			return fmt.Errorf("learner: pending limits %s: %w", sb.subject, err)
+		}
+		s.subs = append(s.subs, sub)
+	}
+	if err := s.nc.Flush(); err != nil {
+		s.unsubscribe()
+		return fmt.Errorf("learner: flush subscriptions: %w", err)
+	}
+	s.started = s.now()
+	s.stepsAtStart = s.envSteps
+	s.setStatus()
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.loop(ctx)
+	}()
+	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.version)
+	return nil
+}
+
+// Done is closed once TotalSteps env steps have been consumed.
+func (s *Service) Done() <-chan struct{} { return s.done }
+
+// Close stops the loop, unsubscribes and writes a final checkpoint.
+func (s *Service) Close(ctx context.Context) error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	waited := make(chan struct{})
+	go func() { s.wg.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		return fmt.Errorf("learner: close: %w", ctx.Err())
+	}
+	s.unsubscribe()
+	var errs []error
+	if s.version != s.lastCkpt || s.cfg.CheckpointDir != "" && s.version == 0 {
+		errs = append(errs, s.checkpoint())
+	}
+	if s.progress != nil {
+		errs = append(errs, s.progress.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Service) unsubscribe() {
+	for _, sub := range s.subs {
+		if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			s.log.Warn("unsubscribe failed", "subject", sub.Subject, "error", err)
+		}
+	}
+	s.subs = nil
+}
+
+// Snapshot returns the encoded Weights of the current version, what
+// policy.latest and /v1/policy serve.
+func (s *Service) Snapshot() []byte {
+	if p := s.latest.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Status returns the latest summary; safe for concurrent use.
+func (s *Service) Status() Status { return *s.status.Load() }
+
+func (s *Service) reject(reason protocol.Reason, err error) {
+	s.metrics.RolloutsRejected.WithLabelValues(string(reason)).Inc()
+	s.rejectLog.warn(string(reason), err)
+}
+
+// onRollout runs on the NATS subscription goroutine: decode, validate,
+// deduplicate, enqueue. It never blocks on the loop: a full queue drops.
+func (s *Service) onRollout(msg *nats.Msg) {
+	s.metrics.RolloutsReceived.Inc()
+	s.metrics.BytesReceived.Add(float64(len(msg.Data)))
+	r, err := protocol.DecodeRollout(msg.Data, s.lim)
+	if err != nil {
+		s.reject(protocol.ReasonOf(err), err)
+		return
+	}
+	if err := r.CheckShape(protocol.Shape{ObsSize: s.spec.ObsSize, NumActions: s.spec.NumActions}); err != nil {
+		s.reject(protocol.ReasonOf(err), err)
+		return
+	}
+	s.seqMu.Lock()
+	err = s.seqs.Check(r.ActorID, r.Incarnation, r.Seq)
+	s.seqMu.Unlock()
+	if err != nil {
+		s.reject(protocol.ReasonOf(err), err)
+		return
+	}
+	select {
+	case s.rollouts <- r:
+		s.metrics.QueueLength.Set(float64(len(s.rollouts)))
+	default:
+		s.reject(ReasonQueueFull, fmt.Errorf("rollout queue full (%d)", cap(s.rollouts)))
+	}
+}
+
+func (s *Service) onHello(msg *nats.Msg) {
+	h, err := protocol.DecodeHello(msg.Data, s.lim)
+	if err != nil {
+		s.rejectLog.warn("hello_"+string(protocol.ReasonOf(err)), err)
+		return
+	}
+	s.sendLifesign(lifesign{h.ActorID, h.Incarnation})
+}
+
+func (s *Service) onHeartbeat(msg *nats.Msg) {
+	h, err := protocol.DecodeHeartbeat(msg.Data, s.lim)
+	if err != nil {
+		s.rejectLog.warn("heartbeat_"+string(protocol.ReasonOf(err)), err)
+		return
+	}
+	s.sendLifesign(lifesign{h.ActorID, h.Incarnation})
+}
+
+func (s *Service) sendLifesign(l lifesign) {
+	select {
+	case s.lifesigns <- l:
+	default: // the loop is busy; the next heartbeat will do
+	}
+}
+
+// onLatest answers weights.latest and policy.latest with the current
+// encoded Weights, whatever the request body holds.
+func (s *Service) onLatest(msg *nats.Msg) {
+	if msg.Reply == "" {
+		return
+	}
+	if err := msg.Respond(s.Snapshot()); err != nil {
+		s.log.Warn("reply latest weights failed", "error", err)
+	}
+}
+
+func (s *Service) loop(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case r := <-s.rollouts:
+			s.metrics.QueueLength.Set(float64(len(s.rollouts)))
+			s.onValidRollout(r)
+		case l := <-s.lifesigns:
+			s.touch(l.actor, l.incarnation)
+		case now := <-tick.C:
+			for _, id := range s.actors.reap(now) {
+				s.metrics.ActorsLost.Inc()
+				s.log.Warn("actor lost", "actor", id, "timeout", s.cfg.HeartbeatTimeout)
+			}
+			s.metrics.ActorsConnected.Set(float64(s.actors.count()))
+			s.setStatus()
+		}
+		if s.finished() || !s.asm.ready(s.actors.live()) {
+			continue
+		}
+		s.update()
+	}
+}
+
+func (s *Service) touch(actor string, incarnation uint64) {
+	if s.actors.touch(actor, incarnation, s.now()) {
+		s.metrics.ActorsJoined.Inc()
+		s.log.Info("actor joined", "actor", actor, "version", s.version)
+	}
+	s.metrics.ActorsConnected.Set(float64(s.actors.count()))
+}
+
+// onValidRollout books the rollout's episodes and offers it to the batch.
+func (s *Service) onValidRollout(r *protocol.Rollout) {
+	s.touch(r.ActorID, r.Incarnation)
+	steps := r.NumEnvs * r.Horizon
+	s.metrics.StepsReceived.Add(float64(steps))
+	for i := range r.Episodes {
+		s.recordEpisode(&r.Episodes[i])
+	}
+	if s.finished() {
+		return
+	}
+	if reason, ok := s.asm.offer(r, s.version); !ok {
+		s.reject(reason, fmt.Errorf("rollout of actor %s at version %d, learner at %d", r.ActorID, r.PolicyVersion, s.version))
+	}
+}
+
+func (s *Service) recordEpisode(e *protocol.EpisodeSummary) {
+	outcome := "truncated"
+	if e.Terminated {
+		outcome = "terminated"
+	}
+	s.metrics.Episodes.WithLabelValues(e.Scenario, outcome).Inc()
+	s.metrics.EpisodeReturn.Observe(e.Return)
+	for a, n := range e.ActionCounts {
+		if a < len(s.spec.ActionNames) && n > 0 {
+			s.metrics.Actions.WithLabelValues(s.spec.ActionNames[a]).Add(float64(n))
+		}
+	}
+	for _, rs := range e.RecoverySteps {
+		s.metrics.RecoverySteps.Observe(float64(rs))
+	}
+	healthy, slo := 0.0, 0.0
+	if e.Length > 0 {
+		healthy = e.HealthyFraction
+		slo = float64(e.SLOSteps) / float64(e.Length)
+	}
+	s.metrics.Window.Add(e.Return, float64(e.Length), healthy, slo)
+}
+
+func (s *Service) finished() bool {
+	return s.cfg.TotalSteps > 0 && s.envSteps >= s.cfg.TotalSteps
+}
+
+// update runs one PPO update on the assembled batch, then merges the
+// batch's observation statistics, bumps the version and broadcasts.
+func (s *Service) update() {
+	batch := s.asm.take()
+	s.segs = s.segs[:0]
+	var steps int64
+	for _, r := range batch {
+		s.segs = append(s.segs, segmentOf(r))
+		steps += int64(r.NumEnvs * r.Horizon)
+		s.metrics.PolicyLag.Observe(float64(s.version - r.PolicyVersion))
+	}
+	start := time.Now()
+	st, err := s.ppo.Update(s.segs)
+	elapsed := time.Since(start)
+	if err != nil {
+		// Segments were validated on receipt, so this is a bug; keep
+		// serving the current weights rather than crash.
+		s.log.Error("update failed", "error", err, "version", s.version)
+		s.metrics.UpdatesSkipped.WithLabelValues("error").Inc()
+		return
+	}
+	if st.Skipped {
+		s.metrics.UpdatesSkipped.WithLabelValues("non_finite").Inc()
+		s.log.Warn("update skipped", "reason", st.SkipReason, "version", s.version)
+	}
+	// The batch was normalised with the statistics its actors had; the
+	// new statistics apply from the next version on, for everyone alike.
+	for _, r := range batch {
+		if r.ObsStats.Count > 0 {
+			s.norm.Merge(r.ObsStats.Count, r.ObsStats.Mean, r.ObsStats.M2)
+		}
+	}
+	s.version++
+	s.updates++
+	s.envSteps += steps
+	s.metrics.Updates.Inc()
+	s.metrics.StepsConsumed.Add(float64(steps))
+	s.metrics.UpdateDuration.Observe(elapsed.Seconds())
+	s.metrics.PolicyVersion.Set(float64(s.version))
+	s.recordPPO(st)
+	if err := s.publishWeights(); err != nil {
+		s.log.Error("broadcast weights failed", "error", err, "version", s.version)
+	}
+	if s.cfg.CheckpointDir != "" && s.updates%int64(s.cfg.CheckpointEvery) == 0 {
+		if err := s.checkpoint(); err != nil {
+			s.log.Error("checkpoint failed", "error", err, "version", s.version)
+		}
+	}
+	s.writeProgress(st)
+	s.setStatus()
+	if s.finished() {
+		s.log.Info("training budget reached", "env_steps", s.envSteps, "version", s.version)
+		s.doneOnce.Do(func() { close(s.done) })
+	}
+}
+
+func (s *Service) recordPPO(st UpdateStats) {
+	for _, kv := range []struct {
+		k string
+		v float64
+	}{
+		{"policy_loss", st.PolicyLoss}, {"value_loss", st.ValueLoss}, {"entropy", st.Entropy},
+		{"approx_kl", st.ApproxKL}, {"clip_fraction", st.ClipFraction},
+		{"explained_variance", st.ExplainedVariance}, {"grad_norm", st.GradNorm},
+		{"learning_rate", st.LearningRate},
+	} {
+		if !math.IsNaN(kv.v) && !math.IsInf(kv.v, 0) {
+			s.metrics.PPO.WithLabelValues(kv.k).Set(kv.v)
+		}
+	}
+}
+
+func (s *Service) writeProgress(st UpdateStats) {
+	if s.progress == nil {
+		return
+	}
+	w := s.metrics.Window.Stats()
+	wall := s.now().Sub(s.started).Seconds()
+	row := ProgressRow{
+		Update: s.updates, Version: int64(s.version), EnvSteps: s.envSteps,
+		WallSeconds: wall, StepsPerSecond: float64(s.envSteps-s.stepsAtStart) / wall,
+		Episodes: w.N, ReturnMean: math.NaN(), ReturnMin: math.NaN(), ReturnMax: math.NaN(), EpisodeLength: math.NaN(),
+		PolicyLoss: st.PolicyLoss, ValueLoss: st.ValueLoss, Entropy: st.Entropy, ApproxKL: st.ApproxKL,
+		ClipFraction: st.ClipFraction, ExplainedVar: st.ExplainedVariance, GradNorm: st.GradNorm,
+		LearningRate: st.LearningRate, Skipped: st.Skipped,
+	}
+	if w.N > 0 {
+		row.ReturnMean, row.ReturnMin, row.ReturnMax, row.EpisodeLength = w.Mean, w.Min, w.Max, w.MeanLen
+	}
+	if err := s.progress.Write(row); err != nil {
+		s.log.Error("write progress failed", "error", err)
+	}
+}
+
+func (s *Service) setStatus() {
+	w := s.metrics.Window.Stats()
+	st := &Status{Version: s.version, Updates: s.updates, EnvSteps: s.envSteps, Actors: s.actors.count(),
+		Episodes: w.N, ReturnMean: w.Mean, Finished: s.finished()}
+	if wall := s.now().Sub(s.started).Seconds(); wall > 0 {
+		st.StepsPerSecond = float64(s.envSteps-s.stepsAtStart) / wall
+	}
+	s.status.Store(st)
+}
+
+// weights builds the message actors and evaluate consume.
+func (s *Service) weights() *protocol.Weights {
+	arch := s.net.Arch()
+	ns := s.norm.Snapshot()
+	return &protocol.Weights{
+		Version: s.version, Epoch: s.epoch, Run: s.cfg.Run,
+		Arch:   protocol.Arch{ObsSize: arch.ObsSize, NumActions: arch.NumActions, Hidden: arch.Hidden, Activation: arch.Activation, SharedTrunk: arch.SharedTrunk},
+		Params: s.net.Params(),
+		Norm:   protocol.NormStats{Count: ns.Count, Mean: ns.Mean, M2: ns.M2, Clip: ns.Clip, Eps: ns.Eps, Disabled: ns.Disabled},
+		CreatedUnixNano: s.now().UnixNano(),
+		Meta: map[string]string{
+			"env_steps": strconv.FormatInt(s.envSteps, 10),
+			"obs_names": strings.Join(s.spec.ObsNames, ","),
+			"actions":   strings.Join(s.spec.ActionNames, ","),
+		},
+	}
+}
+
+// publishWeights encodes the current weights, keeps them for the latest
+// requests and broadcasts them.
+func (s *Service) publishWeights() error {
+	data, err := protocol.EncodeWeights(s.weights(), int(s.nc.MaxPayload()))
+	if err != nil {
+		return fmt.Errorf("learner: encode weights: %w", err)
+	}
+	s.latest.Store(&data)
+	if err := s.nc.Publish(s.subj.Weights, data); err != nil {
+		return fmt.Errorf("learner: publish weights: %w", err)
+	}
+	return nil
+}
+
+// checkpoint writes the full training state and prunes old checkpoints.
+func (s *Service) checkpoint() error {
+	if s.cfg.CheckpointDir == "" {
+		return nil
+	}
+	ck := s.ppo.Checkpoint()
+	ck.Normalizer = s.norm.Snapshot()
+	ck.Version, ck.Updates, ck.EnvSteps = s.version, s.updates, s.envSteps
+	path := filepath.Join(s.cfg.CheckpointDir, CheckpointName(s.version))
+	if err := SaveCheckpoint(path, ck); err != nil {
+		s.metrics.CheckpointErrors.Inc()
+		return err
+	}
+	s.lastCkpt = s.version
+	s.metrics.Checkpoints.Inc()
+	if err := PruneCheckpoints(s.cfg.CheckpointDir, s.cfg.KeepCheckpoints); err != nil {
+		s.log.Warn("prune checkpoints failed", "error", err)
+	}
+	return nil
+}
+
+// segmentOf views a validated rollout as a PPO segment without copying.
+func segmentOf(r *protocol.Rollout) Segment {
+	return Segment{
+		NumEnvs: r.NumEnvs, Horizon: r.Horizon, Obs: r.Obs, Actions: r.Actions,
+		LogProbs: r.LogProbs, Values: r.Values, Rewards: r.Rewards,
+		Terminated: r.Terminated, Truncated: r.Truncated,
+		BootstrapValues: r.BootstrapValues, LastValues: r.LastValues,
+	}
+}
