@@ -1,0 +1,120 @@
+package protocol
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// SnapshotMagic starts every snapshot file; the msgpack Weights follows.
+const SnapshotMagic = "PODMEDIC-SNAPSHOT\n"
+
+// Snapshot file errors.
+var (
+	// ErrNotSnapshot reports a file that is not a podmedic snapshot.
+	ErrNotSnapshot = errors.New("protocol: not a podmedic snapshot file")
+	// ErrCorruptSnapshot reports a snapshot file that fails to decode or
+	// verify; the wrapped chain also holds the *DecodeError.
+	ErrCorruptSnapshot = errors.New("protocol: corrupt snapshot file")
+)
+
+// SnapshotLimits are the limits ReadSnapshotFile applies: DefaultLimits
+// with MaxPayload raised to fit MaxParams float64 parameters.
+func SnapshotLimits() Limits {
+	l := DefaultLimits()
+	l.MaxPayload = 8*l.MaxParams + 1<<20
+	return l
+}
+
+// WriteSnapshotFile writes w to path atomically: it writes a temporary file
+// in the same directory, fsyncs it, renames it over path and fsyncs the
+// directory, so readers see the old file or the new one, never a mix.
+func WriteSnapshotFile(path string, w *Weights) error {
+	b := []byte(SnapshotMagic)
+	b, err := AppendWeights(b, w)
+	if err != nil {
+		return fmt.Errorf("write snapshot %s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	tmp := f.Name()
+	if err := writeAndSync(f, b); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write snapshot %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("write snapshot %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeAndSync(f *os.File, b []byte) error {
+	_, err := f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open directory: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
+}
+
+// ReadSnapshotFile reads a snapshot written by WriteSnapshotFile. A file
+// without the magic prefix is refused with ErrNotSnapshot; one that fails
+// to decode, verify its checksum or validate (SnapshotLimits) with
+// ErrCorruptSnapshot wrapping the *DecodeError.
+func ReadSnapshotFile(path string) (*Weights, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot: %w", err)
+	}
+	defer f.Close()
+	lim := SnapshotLimits()
+	data, err := io.ReadAll(io.LimitReader(f, int64(len(SnapshotMagic)+lim.MaxPayload)+1))
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot %s: %w", path, err)
+	}
+	w, err := ParseSnapshot(data)
+	if err != nil {
+		return nil, fmt.Errorf("read snapshot %s: %w", path, err)
+	}
+	return w, nil
+}
+
+// ParseSnapshot decodes the bytes of a snapshot file (magic + Weights).
+func ParseSnapshot(data []byte) (*Weights, error) {
+	body, ok := bytes.CutPrefix(data, []byte(SnapshotMagic))
+	if !ok {
+		return nil, ErrNotSnapshot
+	}
+	w, err := DecodeWeights(body, SnapshotLimits())
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorruptSnapshot, err)
+	}
+	return w, nil
+}
