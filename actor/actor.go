@@ -1,5 +1,3 @@
-//go:build draft
-
 package actor
 
 import (
@@ -8,17 +6,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"podmedic/envsim"
-	"podmedic/policy"
 	"podmedic/protocol"
 )
 
@@ -48,9 +43,9 @@ type Actor struct {
 	curVer   atomic.Uint64
 }
 
-// New builds an actor over envs (one VecEnv slot each). reg receives the
-// actor's metrics; log may be nil.
-func New(cfg Config, envs []envsim.Env, nc *nats.Conn, reg prometheus.Registerer, log hclog.Logger) (*Actor, error) {
+// New builds an actor over envs (one VecEnv slot each), recording into m
+// (see NewMetrics; actors of one process may share it). log may be nil.
+func New(cfg Config, envs []envsim.Env, nc *nats.Conn, m *Metrics, log hclog.Logger) (*Actor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -67,7 +62,7 @@ func New(cfg Config, envs []envsim.Env, nc *nats.Conn, reg prometheus.Registerer
 	a := &Actor{
 		cfg: cfg, log: log.Named("actor").With("actor", cfg.ID), nc: nc, subj: subj,
 		lim:         protocol.DefaultLimits(),
-		metrics:     NewMetrics(reg),
+		metrics:     m,
 		incarnation: randomNonZero(),
 		notify:      make(chan struct{}, 1),
 	}
@@ -116,11 +111,16 @@ func (a *Actor) Run(ctx context.Context) error {
 		return err
 	}
 	a.col.reset()
+	ahead := 0 // rollouts published with the current version
 	for n := 0; a.cfg.MaxRollouts == 0 || n < a.cfg.MaxRollouts; n++ {
 		if err := a.waitConnected(ctx); err != nil {
 			return nil
 		}
+		prev := a.version
 		a.applyIncoming()
+		if a.version != prev {
+			ahead = 0
+		}
 		version := a.version
 		r := a.col.collect(version)
 		if err := a.publish(r); err != nil {
@@ -130,9 +130,13 @@ func (a *Actor) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if a.cfg.Mode == ModeSync {
+		ahead++
+		if a.cfg.Mode == ModeSync || ahead >= a.cfg.MaxAhead {
 			if err := a.waitNewer(ctx, version); err != nil {
 				return nil
+			}
+			if a.version != version {
+				ahead = 0
 			}
 		}
 	}
@@ -320,7 +324,7 @@ func (a *Actor) sendHello() error {
 		ActorID: a.cfg.ID, Incarnation: a.incarnation, NumEnvs: a.col.numEnvs(), Horizon: a.cfg.Horizon,
 		ObsSize: a.col.obsSize, NumActions: a.col.numActions,
 	}
-	data, err := protocol.EncodeHello(h)
+	data, err := protocol.EncodeHello(h, int(a.nc.MaxPayload()))
 	if err != nil {
 		return err
 	}
@@ -340,7 +344,7 @@ func (a *Actor) heartbeats(ctx context.Context) {
 				ActorID: a.cfg.ID, Incarnation: a.incarnation, Seq: a.lastSeq.Load(),
 				WeightsVersion: a.curVer.Load(), EnvSteps: uint64(a.envSteps.Load()), UnixNano: now.UnixNano(),
 			}
-			data, err := protocol.EncodeHeartbeat(h)
+			data, err := protocol.EncodeHeartbeat(h, int(a.nc.MaxPayload()))
 			if err == nil {
 				err = a.nc.Publish(a.subj.Heartbeat, data)
 			}

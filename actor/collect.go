@@ -1,5 +1,3 @@
-//go:build draft
-
 package actor
 
 import (
@@ -16,7 +14,6 @@ import (
 // Rollout per call. It is owned by the actor's loop goroutine.
 type collector struct {
 	vec                       *envsim.VecEnv
-	envs                      []envsim.Env
 	k, t, obsSize, numActions int
 	net                       *policy.Net
 	inf                       *policy.Inference
@@ -38,7 +35,7 @@ type collector struct {
 func newCollector(envs []envsim.Env, horizon int, seed uint64, m *Metrics) *collector {
 	k, d, na := len(envs), envs[0].ObservationSize(), envs[0].NumActions()
 	c := &collector{
-		vec: envsim.NewVecEnv(envs, seed), envs: envs, k: k, t: horizon, obsSize: d, numActions: na,
+		vec: envsim.NewVecEnv(envs, seed), k: k, t: horizon, obsSize: d, numActions: na,
 		rng:     mrand.New(mrand.NewPCG(seed, 0x5851f42d4c957f2d)),
 		metrics: m,
 		stats:   newObsStats(d),
@@ -54,7 +51,12 @@ func newCollector(envs []envsim.Env, horizon int, seed uint64, m *Metrics) *coll
 		Truncated: make([]bool, n), BootstrapValues: make([]float64, n), LastValues: make([]float64, k),
 	}
 	for i := range c.eps {
-		c.eps[i].actions = make([]uint32, na)
+		c.eps[i] = newEpisode(na)
+	}
+	// Book each step before the VecEnv auto-resets (which overwrites the
+	// cluster's info).
+	c.vec.AfterStep = func(k int, e envsim.Env) {
+		c.eps[k].step(e, c.actions[k], c.vec.Rewards[k])
 	}
 	return c
 }
@@ -125,7 +127,6 @@ func (c *collector) collect(version uint64) *protocol.Rollout {
 		copy(r.Truncated[base:base+k], c.vec.Truncated)
 		c.bootIdx = c.bootIdx[:0]
 		for i := 0; i < k; i++ {
-			c.eps[i].step(c.envs[i], c.actions[i], c.vec.Rewards[i])
 			if c.vec.Truncated[i] {
 				c.norm.Normalize(c.vec.FinalObs[i*d:(i+1)*d], c.normRow[len(c.bootIdx)*d:(len(c.bootIdx)+1)*d])
 				c.bootIdx = append(c.bootIdx, i)

@@ -1,5 +1,3 @@
-//go:build draft
-
 // Package actor runs the collection loop: a VecEnv stepped with a local
 // copy of the policy, rollouts published over NATS with the version of the
 // weights that produced them, and weight updates applied between
@@ -51,6 +49,11 @@ type Config struct {
 	// disconnected (they wait in the client's reconnect buffer); beyond
 	// that the actor pauses collection until it reconnects (>= 1). Default 4.
 	MaxBuffered int
+	// MaxAhead is, in async mode, how many rollouts the actor publishes
+	// with one policy version before it waits for the next (>= 1).
+	// Default 2. This is the backpressure that keeps actors from burning
+	// CPU on rollouts a busy learner would drop as stale or queue-full.
+	MaxAhead int
 	// MaxRollouts stops the actor after this many rollouts; 0 runs until
 	// the context ends.
 	MaxRollouts int
@@ -61,7 +64,7 @@ func DefaultConfig() Config {
 	return Config{
 		Run: "default", Mode: ModeAsync, Horizon: 128, Seed: 1,
 		HeartbeatInterval: time.Second, WeightsTimeout: 2 * time.Second,
-		SyncWait: 5 * time.Second, MaxBuffered: 4,
+		SyncWait: 5 * time.Second, MaxBuffered: 4, MaxAhead: 2,
 	}
 }
 
@@ -87,6 +90,8 @@ func (c Config) Validate() error {
 		return bad("sync_wait", "want > 0, got %s", c.SyncWait)
 	case c.MaxBuffered < 1:
 		return bad("max_buffered", "want >= 1, got %d", c.MaxBuffered)
+	case c.MaxAhead < 1:
+		return bad("max_ahead", "want >= 1, got %d", c.MaxAhead)
 	case c.MaxRollouts < 0:
 		return bad("max_rollouts", "want >= 0, got %d", c.MaxRollouts)
 	}

@@ -1,5 +1,3 @@
-//go:build draft
-
 package learner
 
 import (
@@ -20,13 +18,6 @@ const (
 	ModeAsync Mode = "async"
 )
 
-// Learner-side rejection reasons (protocol.Reasons lists the decoder's).
-const (
-	ReasonQueueFull        protocol.Reason = "queue_full"
-	ReasonFutureVersion    protocol.Reason = "future_version"
-	ReasonDuplicateVersion protocol.Reason = "duplicate_version"
-)
-
 // assembler collects valid rollouts into the next batch. It is pure
 // bookkeeping (no clock, no I/O) so that batching rules are unit-tested
 // directly. Not safe for concurrent use.
@@ -45,7 +36,7 @@ func (a *assembler) offer(r *protocol.Rollout, current uint64) (protocol.Reason,
 	if r.PolicyVersion > current {
 		// Collected with weights from a learner incarnation that got further
 		// than this one's checkpoint: never train on it.
-		return ReasonFutureVersion, false
+		return protocol.ReasonFutureVersion, false
 	}
 	lag := current - r.PolicyVersion
 	if a.mode == ModeSync && lag != 0 || a.mode == ModeAsync && lag > a.maxLag {
@@ -54,7 +45,7 @@ func (a *assembler) offer(r *protocol.Rollout, current uint64) (protocol.Reason,
 	if a.mode == ModeSync {
 		for _, p := range a.pending {
 			if p.ActorID == r.ActorID {
-				return ReasonDuplicateVersion, false
+				return protocol.ReasonDuplicateVersion, false
 			}
 		}
 	}

@@ -1,5 +1,3 @@
-//go:build draft
-
 package learner
 
 import (
@@ -9,7 +7,12 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"math"
+	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,8 +142,6 @@ type Service struct {
 	ppo      *PPO
 	asm      assembler
 	actors   *actorTracker
-	version  uint64
-	updates  int64
 	envSteps int64
 	lastCkpt uint64
 	segs     []Segment
@@ -212,7 +213,7 @@ func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.
 		epoch:     randomEpoch(),
 	}
 	s.rejectLog = newRateLogger(s.log, 10*time.Second, s.now)
-	for _, r := range append(protocol.Reasons(), ReasonQueueFull, ReasonFutureVersion, ReasonDuplicateVersion) {
+	for _, r := range protocol.Reasons() {
 		s.metrics.RolloutsRejected.WithLabelValues(string(r))
 	}
 	if err := s.initModel(); err != nil {
@@ -229,22 +230,45 @@ func randomEpoch() uint64 {
 	return binary.LittleEndian.Uint64(b[:])
 }
 
-// totalUpdates is the learning-rate schedule's horizon (0: constant).
+// totalUpdates is the annealing horizon of the learning rate and clip
+// range; without a step budget the schedule is effectively constant.
 func (s *Service) totalUpdates() int {
 	if s.cfg.TotalSteps == 0 {
-		return 0
+		return math.MaxInt32
 	}
 	return int((s.cfg.TotalSteps + s.cfg.StepsPerUpdate - 1) / s.cfg.StepsPerUpdate)
 }
 
-// initModel builds fresh parameters or resumes from the newest checkpoint.
+// initModel builds fresh parameters or resumes from the newest valid
+// checkpoint, at the version it was saved with.
 func (s *Service) initModel() error {
 	arch := policy.DefaultArch(s.spec.ObsSize, s.spec.NumActions)
 	if len(s.cfg.Hidden) > 0 {
 		arch.Hidden = append([]int(nil), s.cfg.Hidden...)
 	}
-	rng := mrand.New(mrand.NewPCG(s.cfg.Seed, 0x9e3779b97f4a7c15))
-	net, err := policy.New(arch, rng)
+	if s.cfg.CheckpointDir != "" {
+		if err := os.MkdirAll(s.cfg.CheckpointDir, 0o755); err != nil {
+			return fmt.Errorf("learner: checkpoint dir: %w", err)
+		}
+		path, ck, err := LatestCheckpoint(s.cfg.CheckpointDir)
+		switch {
+		case errors.Is(err, ErrNoCheckpoint):
+		case err != nil:
+			return fmt.Errorf("learner: find checkpoint: %w", err)
+		case !ck.Arch.Equal(arch):
+			return fmt.Errorf("learner: resume from %s: checkpoint network %+v differs from this run's %+v (use another checkpoint dir)", path, ck.Arch, arch)
+		default:
+			ppo, norm, err := RestorePPO(ck)
+			if err != nil {
+				return fmt.Errorf("learner: resume from %s: %w", path, err)
+			}
+			s.ppo, s.net, s.norm, s.envSteps = ppo, ppo.Net(), norm, ck.EnvSteps
+			s.lastCkpt = ppo.Version()
+			s.log.Info("resumed from checkpoint", "path", path, "version", ppo.Version(), "env_steps", ck.EnvSteps)
+			return nil
+		}
+	}
+	net, err := policy.New(arch, mrand.New(mrand.NewPCG(s.cfg.Seed, 0x9e3779b97f4a7c15)))
 	if err != nil {
 		return fmt.Errorf("learner: build network: %w", err)
 	}
@@ -253,31 +277,6 @@ func (s *Service) initModel() error {
 	if err != nil {
 		return fmt.Errorf("learner: build PPO: %w", err)
 	}
-	if s.cfg.CheckpointDir == "" {
-		return nil
-	}
-	path, err := LatestCheckpoint(s.cfg.CheckpointDir)
-	if errors.Is(err, ErrNoCheckpoint) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("learner: find checkpoint: %w", err)
-	}
-	ck, err := LoadCheckpoint(path)
-	if err != nil {
-		return fmt.Errorf("learner: resume from %s: %w", path, err)
-	}
-	if !ck.Arch.Equal(arch) {
-		return fmt.Errorf("learner: resume from %s: checkpoint architecture %+v differs from this run's %+v (use a new --checkpoint-dir)", path, ck.Arch, arch)
-	}
-	if err := s.ppo.Restore(ck); err != nil {
-		return fmt.Errorf("learner: resume from %s: %w", path, err)
-	}
-	if err := s.norm.Restore(ck.Normalizer); err != nil {
-		return fmt.Errorf("learner: resume from %s: %w", path, err)
-	}
-	s.version, s.updates, s.envSteps, s.lastCkpt = ck.Version, ck.Updates, ck.EnvSteps, ck.Version
-	s.log.Info("resumed from checkpoint", "path", path, "version", s.version, "env_steps", s.envSteps)
 	return nil
 }
 
@@ -331,7 +330,7 @@ func (s *Service) Open(ctx context.Context) error {
 		defer s.wg.Done()
 		s.loop(ctx)
 	}()
-	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.version)
+	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.ppo.Version())
 	return nil
 }
 
@@ -352,7 +351,7 @@ func (s *Service) Close(ctx context.Context) error {
 	}
 	s.unsubscribe()
 	var errs []error
-	if s.version != s.lastCkpt || s.cfg.CheckpointDir != "" && s.version == 0 {
+	if s.ppo.Version() != s.lastCkpt {
 		errs = append(errs, s.checkpoint())
 	}
 	if s.progress != nil {
@@ -402,17 +401,17 @@ func (s *Service) onRollout(msg *nats.Msg) {
 		return
 	}
 	s.seqMu.Lock()
-	err = s.seqs.Check(r.ActorID, r.Incarnation, r.Seq)
+	st, _ := s.seqs.Observe(r.ActorID, r.Incarnation, r.Seq)
 	s.seqMu.Unlock()
-	if err != nil {
-		s.reject(protocol.ReasonOf(err), err)
+	if !st.Accepted() {
+		s.reject(st.Reason(), fmt.Errorf("actor %s seq %d: %s", r.ActorID, r.Seq, st))
 		return
 	}
 	select {
 	case s.rollouts <- r:
 		s.metrics.QueueLength.Set(float64(len(s.rollouts)))
 	default:
-		s.reject(ReasonQueueFull, fmt.Errorf("rollout queue full (%d)", cap(s.rollouts)))
+		s.reject(protocol.ReasonQueueFull, fmt.Errorf("rollout queue full (%d)", cap(s.rollouts)))
 	}
 }
 
@@ -482,7 +481,7 @@ func (s *Service) loop(ctx context.Context) {
 func (s *Service) touch(actor string, incarnation uint64) {
 	if s.actors.touch(actor, incarnation, s.now()) {
 		s.metrics.ActorsJoined.Inc()
-		s.log.Info("actor joined", "actor", actor, "version", s.version)
+		s.log.Info("actor joined", "actor", actor, "version", s.ppo.Version())
 	}
 	s.metrics.ActorsConnected.Set(float64(s.actors.count()))
 }
@@ -498,8 +497,8 @@ func (s *Service) onValidRollout(r *protocol.Rollout) {
 	if s.finished() {
 		return
 	}
-	if reason, ok := s.asm.offer(r, s.version); !ok {
-		s.reject(reason, fmt.Errorf("rollout of actor %s at version %d, learner at %d", r.ActorID, r.PolicyVersion, s.version))
+	if reason, ok := s.asm.offer(r, s.ppo.Version()); !ok {
+		s.reject(reason, fmt.Errorf("rollout of actor %s at version %d, learner at %d", r.ActorID, r.PolicyVersion, s.ppo.Version()))
 	}
 }
 
@@ -539,7 +538,7 @@ func (s *Service) update() {
 	for _, r := range batch {
 		s.segs = append(s.segs, segmentOf(r))
 		steps += int64(r.NumEnvs * r.Horizon)
-		s.metrics.PolicyLag.Observe(float64(s.version - r.PolicyVersion))
+		s.metrics.PolicyLag.Observe(float64(s.ppo.Version() - r.PolicyVersion))
 	}
 	start := time.Now()
 	st, err := s.ppo.Update(s.segs)
@@ -547,13 +546,15 @@ func (s *Service) update() {
 	if err != nil {
 		// Segments were validated on receipt, so this is a bug; keep
 		// serving the current weights rather than crash.
-		s.log.Error("update failed", "error", err, "version", s.version)
+		s.log.Error("update failed", "error", err, "version", s.ppo.Version())
 		s.metrics.UpdatesSkipped.WithLabelValues("error").Inc()
 		return
 	}
 	if st.Skipped {
+		// Nothing was applied and the version stays; actors in sync mode
+		// notice after their sync wait and collect again at this version.
 		s.metrics.UpdatesSkipped.WithLabelValues("non_finite").Inc()
-		s.log.Warn("update skipped", "reason", st.SkipReason, "version", s.version)
+		s.log.Warn("update skipped", "reason", st.SkipReason, "version", s.ppo.Version())
 	}
 	// The batch was normalised with the statistics its actors had; the
 	// new statistics apply from the next version on, for everyone alike.
@@ -562,26 +563,24 @@ func (s *Service) update() {
 			s.norm.Merge(r.ObsStats.Count, r.ObsStats.Mean, r.ObsStats.M2)
 		}
 	}
-	s.version++
-	s.updates++
 	s.envSteps += steps
 	s.metrics.Updates.Inc()
 	s.metrics.StepsConsumed.Add(float64(steps))
 	s.metrics.UpdateDuration.Observe(elapsed.Seconds())
-	s.metrics.PolicyVersion.Set(float64(s.version))
+	s.metrics.PolicyVersion.Set(float64(s.ppo.Version()))
 	s.recordPPO(st)
 	if err := s.publishWeights(); err != nil {
-		s.log.Error("broadcast weights failed", "error", err, "version", s.version)
+		s.log.Error("broadcast weights failed", "error", err, "version", s.ppo.Version())
 	}
-	if s.cfg.CheckpointDir != "" && s.updates%int64(s.cfg.CheckpointEvery) == 0 {
+	if s.cfg.CheckpointDir != "" && s.ppo.Updates()%int64(s.cfg.CheckpointEvery) == 0 {
 		if err := s.checkpoint(); err != nil {
-			s.log.Error("checkpoint failed", "error", err, "version", s.version)
+			s.log.Error("checkpoint failed", "error", err, "version", s.ppo.Version())
 		}
 	}
 	s.writeProgress(st)
 	s.setStatus()
 	if s.finished() {
-		s.log.Info("training budget reached", "env_steps", s.envSteps, "version", s.version)
+		s.log.Info("training budget reached", "env_steps", s.envSteps, "version", s.ppo.Version())
 		s.doneOnce.Do(func() { close(s.done) })
 	}
 }
@@ -609,7 +608,7 @@ func (s *Service) writeProgress(st UpdateStats) {
 	w := s.metrics.Window.Stats()
 	wall := s.now().Sub(s.started).Seconds()
 	row := ProgressRow{
-		Update: s.updates, Version: int64(s.version), EnvSteps: s.envSteps,
+		Update: s.ppo.Updates(), Version: int64(s.ppo.Version()), EnvSteps: s.envSteps,
 		WallSeconds: wall, StepsPerSecond: float64(s.envSteps-s.stepsAtStart) / wall,
 		Episodes: w.N, ReturnMean: math.NaN(), ReturnMin: math.NaN(), ReturnMax: math.NaN(), EpisodeLength: math.NaN(),
 		PolicyLoss: st.PolicyLoss, ValueLoss: st.ValueLoss, Entropy: st.Entropy, ApproxKL: st.ApproxKL,
@@ -626,7 +625,7 @@ func (s *Service) writeProgress(st UpdateStats) {
 
 func (s *Service) setStatus() {
 	w := s.metrics.Window.Stats()
-	st := &Status{Version: s.version, Updates: s.updates, EnvSteps: s.envSteps, Actors: s.actors.count(),
+	st := &Status{Version: s.ppo.Version(), Updates: s.ppo.Updates(), EnvSteps: s.envSteps, Actors: s.actors.count(),
 		Episodes: w.N, ReturnMean: w.Mean, Finished: s.finished()}
 	if wall := s.now().Sub(s.started).Seconds(); wall > 0 {
 		st.StepsPerSecond = float64(s.envSteps-s.stepsAtStart) / wall
@@ -639,10 +638,10 @@ func (s *Service) weights() *protocol.Weights {
 	arch := s.net.Arch()
 	ns := s.norm.Snapshot()
 	return &protocol.Weights{
-		Version: s.version, Epoch: s.epoch, Run: s.cfg.Run,
+		Version: s.ppo.Version(), Epoch: s.epoch, Run: s.cfg.Run,
 		Arch:   protocol.Arch{ObsSize: arch.ObsSize, NumActions: arch.NumActions, Hidden: arch.Hidden, Activation: arch.Activation, SharedTrunk: arch.SharedTrunk},
 		Params: s.net.Params(),
-		Norm:   protocol.NormStats{Count: ns.Count, Mean: ns.Mean, M2: ns.M2, Clip: ns.Clip, Eps: ns.Eps, Disabled: ns.Disabled},
+		Norm:   normToWire(ns),
 		CreatedUnixNano: s.now().UnixNano(),
 		Meta: map[string]string{
 			"env_steps": strconv.FormatInt(s.envSteps, 10),
@@ -671,17 +670,15 @@ func (s *Service) checkpoint() error {
 	if s.cfg.CheckpointDir == "" {
 		return nil
 	}
-	ck := s.ppo.Checkpoint()
-	ck.Normalizer = s.norm.Snapshot()
-	ck.Version, ck.Updates, ck.EnvSteps = s.version, s.updates, s.envSteps
-	path := filepath.Join(s.cfg.CheckpointDir, CheckpointName(s.version))
+	ck := s.ppo.Checkpoint(s.norm, s.envSteps, map[string]string{"run": s.cfg.Run})
+	path := filepath.Join(s.cfg.CheckpointDir, CheckpointName(s.ppo.Version()))
 	if err := SaveCheckpoint(path, ck); err != nil {
 		s.metrics.CheckpointErrors.Inc()
 		return err
 	}
-	s.lastCkpt = s.version
+	s.lastCkpt = s.ppo.Version()
 	s.metrics.Checkpoints.Inc()
-	if err := PruneCheckpoints(s.cfg.CheckpointDir, s.cfg.KeepCheckpoints); err != nil {
+	if err := pruneCheckpoints(s.cfg.CheckpointDir, s.cfg.KeepCheckpoints); err != nil {
 		s.log.Warn("prune checkpoints failed", "error", err)
 	}
 	return nil
@@ -695,4 +692,34 @@ func segmentOf(r *protocol.Rollout) Segment {
 		Terminated: r.Terminated, Truncated: r.Truncated,
 		BootstrapValues: r.BootstrapValues, LastValues: r.LastValues,
 	}
+}
+
+// normToWire converts normaliser state to the wire's mean/variance form.
+func normToWire(ns policy.NormalizerState) protocol.Norm {
+	v := make([]float64, len(ns.M2))
+	for i, m2 := range ns.M2 {
+		v[i] = m2 / ns.Count
+	}
+	return protocol.Norm{Count: ns.Count, Mean: ns.Mean, Var: v, Clip: ns.Clip, Epsilon: ns.Eps}
+}
+
+// pruneCheckpoints removes all but the newest keep checkpoints in dir.
+func pruneCheckpoints(dir string, keep int) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("prune checkpoints: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if n := e.Name(); e.Type().IsRegular() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, CheckpointExt) {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names) // CheckpointName sorts in version order
+	var errs []error
+	for len(names) > keep {
+		errs = append(errs, os.Remove(filepath.Join(dir, names[0])))
+		names = names[1:]
+	}
+	return errors.Join(errs...)
 }

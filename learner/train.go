@@ -54,6 +54,10 @@ func (c TrainConfig) Validate() error {
 	case c.TotalSteps < 1:
 		return bad("total_steps", c.TotalSteps, ">= 1")
 	}
+	arch := policy.Arch{ObsSize: 1, NumActions: 1, Hidden: c.Hidden, Activation: c.Activation, SharedTrunk: c.SharedTrunk}
+	if err := arch.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
 	if err := c.PPO.Validate(); err != nil {
 		return fmt.Errorf("ppo: %w", err)
 	}

@@ -37,6 +37,16 @@ const (
 	// ReasonStaleVersion: a rollout collected with a policy version older
 	// than the learner accepts. Applied by the learner, not by decoders.
 	ReasonStaleVersion Reason = "stale_version"
+	// ReasonFutureVersion: a rollout claims a policy version newer than the
+	// learner's, i.e. collected with weights of a learner incarnation that
+	// got further than the checkpoint this one resumed from. Never trained on.
+	ReasonFutureVersion Reason = "future_version"
+	// ReasonDuplicateVersion: in sync mode, a second rollout of one actor
+	// for the same policy version.
+	ReasonDuplicateVersion Reason = "duplicate_version"
+	// ReasonQueueFull: the learner is behind and its bounded queue is full;
+	// the rollout is dropped (backpressure).
+	ReasonQueueFull Reason = "queue_full"
 )
 
 // Reasons returns every Reason, in a fixed order, so that metrics can
@@ -46,6 +56,7 @@ func Reasons() []Reason {
 		ReasonMalformed, ReasonSchemaVersion, ReasonTooLarge, ReasonShape,
 		ReasonActionRange, ReasonNonFinite, ReasonBadValue, ReasonBadID,
 		ReasonChecksum, ReasonDuplicateSeq, ReasonStaleVersion,
+		ReasonFutureVersion, ReasonDuplicateVersion, ReasonQueueFull,
 	}
 }
 
@@ -63,6 +74,9 @@ var (
 	ErrChecksum           = errors.New("protocol: checksum mismatch")
 	ErrDuplicateSeq       = errors.New("protocol: duplicate or out-of-order sequence number")
 	ErrStaleVersion       = errors.New("protocol: stale policy version")
+	ErrFutureVersion      = errors.New("protocol: policy version from the future")
+	ErrDuplicateVersion   = errors.New("protocol: second rollout of an actor for one version")
+	ErrQueueFull          = errors.New("protocol: learner queue full")
 )
 
 // Sentinel returns the sentinel error of a reason, or nil for an unknown one.
@@ -90,6 +104,12 @@ func (r Reason) Sentinel() error {
 		return ErrDuplicateSeq
 	case ReasonStaleVersion:
 		return ErrStaleVersion
+	case ReasonFutureVersion:
+		return ErrFutureVersion
+	case ReasonDuplicateVersion:
+		return ErrDuplicateVersion
+	case ReasonQueueFull:
+		return ErrQueueFull
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ type command struct {
 // commands lists every subcommand by name.
 var commands = map[string]command{
 	"nats":     {"run a standalone NATS server for multi-process runs", runNATS},
+	"train":    {"train a policy in one process: embedded NATS, learner and actors", runTrain},
 	"simulate": {"run one episode of a scenario with a policy and draw its timeline", runSimulate},
 }
 
@@ -53,6 +54,9 @@ func exitCode(err error, stderr io.Writer) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		if err != errUsage {
+			fmt.Fprintf(stderr, "podmedic: %v\n", err)
+		}
 		return 2
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "podmedic: interrupted")
@@ -80,7 +84,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	err := cmd.run(ctx, args[1:], stdout, stderr)
 	if err != nil && !errors.Is(err, flag.ErrHelp) && isFlagError(err) {
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%v (%w: see podmedic %s -h)", err, errUsage, args[0])
 	}
 	return err
 }

@@ -58,6 +58,10 @@ func (n *natsFlags) connect(name string, log hclog.Logger, onReconnect func()) (
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectBufSize(32 << 20),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err == nil { // our own Close or Drain
+				log.Debug("nats connection closed")
+				return
+			}
 			log.Warn("nats disconnected", "error", err)
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"podmedic/learner"
+)
+
+// learnerFlags configure the learner service, in train and learner.
+type learnerFlags struct {
+	run             string
+	mode            string
+	maxLag          int
+	totalSteps      int64
+	checkpointEvery int
+	keep            int
+	heartbeat       time.Duration
+	queue           int
+	seed            uint64
+	hidden          string
+	ppoConfig       string
+	lr              float64
+	epochs          int
+	minibatch       int
+	entCoef         float64
+}
+
+func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string) {
+	d := learner.DefaultServiceConfig()
+	p := learner.DefaultPPOConfig()
+	fs.StringVar(&l.run, "run", defaultRun, "run name: every process of one run uses the same (subjects podmedic.<run>.*)")
+	fs.StringVar(&l.mode, "mode", string(d.Mode), "sync (exact on-policy, reproducible) or async (rollouts up to --max-policy-lag versions old)")
+	fs.IntVar(&l.maxLag, "max-policy-lag", d.MaxPolicyLag, "async: oldest policy version accepted, in versions behind the current one")
+	fs.IntVar(&l.checkpointEvery, "checkpoint-every", d.CheckpointEvery, "write a checkpoint every this many updates (and on shutdown)")
+	fs.IntVar(&l.keep, "keep-checkpoints", d.KeepCheckpoints, "checkpoints to keep")
+	fs.DurationVar(&l.heartbeat, "heartbeat-timeout", d.HeartbeatTimeout, "drop an actor silent for this long")
+	fs.IntVar(&l.queue, "queue", d.QueueCapacity, "rollouts that may wait for the update loop; more are dropped and counted")
+	fs.Uint64Var(&l.seed, "seed", d.Seed, "seed of the initial parameters, minibatch shuffling and (train) the actors")
+	fs.StringVar(&l.hidden, "hidden", "64,64", "hidden layer widths of the policy and value networks")
+	fs.StringVar(&l.ppoConfig, "ppo-config", "", "YAML/JSON file of PPO hyperparameters (see docs/ppo.md); flags below override it")
+	fs.Float64Var(&l.lr, "lr", p.LearningRate, "Adam learning rate at the start (decays linearly to 0 over --steps)")
+	fs.IntVar(&l.epochs, "epochs", p.Epochs, "PPO epochs per update")
+	fs.IntVar(&l.minibatch, "minibatch", p.MinibatchSize, "PPO minibatch size")
+	fs.Float64Var(&l.entCoef, "ent-coef", p.EntCoef, "entropy bonus coefficient")
+}
+
+// config builds the service config; set lists explicitly set flags and
+// stepsPerUpdate is the expected env steps per update (learning-rate
+// schedule).
+func (l *learnerFlags) config(set map[string]bool, stepsPerUpdate int64) (learner.ServiceConfig, error) {
+	c := learner.DefaultServiceConfig()
+	c.StepsPerUpdate = stepsPerUpdate
+	c.Run, c.Mode, c.MaxPolicyLag = l.run, learner.Mode(l.mode), l.maxLag
+	c.TotalSteps, c.CheckpointEvery, c.KeepCheckpoints = l.totalSteps, l.checkpointEvery, l.keep
+	c.HeartbeatTimeout, c.QueueCapacity, c.Seed = l.heartbeat, l.queue, l.seed
+	hidden, err := parseInts(l.hidden)
+	if err != nil {
+		return c, flagError{fmt.Errorf("--hidden: %w", err)}
+	}
+	c.Hidden = hidden
+	if l.ppoConfig != "" {
+		if c.PPO, err = readPPOConfig(l.ppoConfig); err != nil {
+			return c, err
+		}
+	}
+	if set["lr"] || l.ppoConfig == "" {
+		c.PPO.LearningRate = l.lr
+	}
+	if set["epochs"] || l.ppoConfig == "" {
+		c.PPO.Epochs = l.epochs
+	}
+	if set["minibatch"] || l.ppoConfig == "" {
+		c.PPO.MinibatchSize = l.minibatch
+	}
+	if set["ent-coef"] || l.ppoConfig == "" {
+		c.PPO.EntCoef = l.entCoef
+	}
+	if err := c.Validate(); err != nil {
+		return c, flagError{err}
+	}
+	return c, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("need at least one width")
+	}
+	return out, nil
+}
+
+// readPPOConfig reads PPO hyperparameters over the defaults, refusing
+// unknown fields.
+func readPPOConfig(path string) (learner.PPOConfig, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return learner.PPOConfig{}, fmt.Errorf("read --ppo-config: %w", err)
+	}
+	defer f.Close()
+	c, err := learner.DecodePPOConfig(f)
+	if err != nil {
+		return c, fmt.Errorf("--ppo-config %s: %w", path, err)
+	}
+	return c, nil
+}
