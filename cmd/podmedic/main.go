@@ -23,6 +23,8 @@ type command struct {
 
 // commands lists every subcommand by name.
 var commands = map[string]command{
+	"actor":    {"run an actor process: simulated clusters stepped with the latest policy", runActor},
+	"learner":  {"run the PPO learner process: trains on actors' rollouts, serves the policy", runLearner},
 	"nats":     {"run a standalone NATS server for multi-process runs", runNATS},
 	"train":    {"train a policy in one process: embedded NATS, learner and actors", runTrain},
 	"simulate": {"run one episode of a scenario with a policy and draw its timeline", runSimulate},

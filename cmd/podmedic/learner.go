@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"podmedic/learner"
+)
+
+// runLearner runs the learner as its own process: it trains on rollouts
+// from any number of actors, checkpoints into --dir and serves metrics and
+// the latest policy until interrupted.
+func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("learner", "learner [--nats-url URL] [--dir DIR] [flags]", stderr)
+	var lf learnerFlags
+	var ef envFlags
+	var nf natsFlags
+	lf.register(fs, "default")
+	ef.register(fs)
+	nf.register(fs)
+	fs.Int64Var(&lf.totalSteps, "steps", 0, "env steps to train for; 0 trains until stopped. The learner keeps serving its final policy afterwards")
+	batchSteps := fs.Int64("batch-steps", 2048, "expected env steps per update (actors x envs x horizon), for the learning-rate schedule")
+	minActors := fs.Int("min-actors", 1, "sync: actors whose rollouts every update waits for at least")
+	perUpdate := fs.Int("rollouts-per-update", 0, "async: rollouts per update; 0 means one per live actor")
+	dir := fs.String("dir", "learner-data", "directory for checkpoints and progress.csv; a restarted learner resumes from it")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "address of /metrics, /healthz and /v1/policy (0.0.0.0:8080 in a container)")
+	logLevel := fs.String("log-level", "info", "log level (trace, debug, info, warn, error)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	if err := nf.validate(); err != nil {
+		return err
+	}
+	set := setFlags(fs)
+	if *batchSteps < 1 {
+		return flagError{fmt.Errorf("--batch-steps: want >= 1, got %d", *batchSteps)}
+	}
+	scfg, err := lf.config(set, *batchSteps)
+	if err != nil {
+		return err
+	}
+	scfg.MinActors, scfg.RolloutsPerUpdate = *minActors, *perUpdate
+	scfg.CheckpointDir = filepath.Join(*dir, "checkpoints")
+	scfg.ProgressPath = filepath.Join(*dir, "progress.csv")
+	if err := scfg.Validate(); err != nil {
+		return flagError{err}
+	}
+	ecfg, err := ef.config(set["scenario"])
+	if err != nil {
+		return err
+	}
+	spec, err := envSpec(ecfg)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger("podmedic", *logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(scfg.CheckpointDir, 0o755); err != nil {
+		return fmt.Errorf("create --dir: %w", err)
+	}
+	nc, err := nf.connect("podmedic-learner", log, nil)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	reg := prometheus.NewRegistry()
+	svc, err := learner.NewService(scfg, spec, nc, reg, log)
+	if err != nil {
+		return err
+	}
+	if err := svc.Open(ctx); err != nil {
+		return err
+	}
+	stopHTTP, err := serveHTTP(*httpAddr, svc.Handler(), log)
+	if err != nil {
+		return errors.Join(err, svc.Close(context.Background()))
+	}
+	defer stopHTTP()
+	fmt.Fprintf(stdout, "learner %s: %s mode, policy version %d, NATS %s, HTTP %s, data in %s\n",
+		scfg.Run, scfg.Mode, svc.Status().Version, nf.url, *httpAddr, *dir)
+	select {
+	case <-ctx.Done():
+	case <-svc.Done():
+		log.Info("training budget reached, serving the final policy until stopped")
+		<-ctx.Done()
+	}
+	if err := svc.Close(context.Background()); err != nil {
+		return fmt.Errorf("stop learner: %w", err)
+	}
+	if err := nc.Drain(); err != nil && !errors.Is(err, context.Canceled) {
+		log.Warn("drain NATS connection", "error", err)
+	}
+	st := svc.Status()
+	fmt.Fprintf(stdout, "learner stopped at policy version %d after %d env steps; checkpoint in %s\n", st.Version, st.EnvSteps, scfg.CheckpointDir)
+	return nil
+}
