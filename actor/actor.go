@@ -123,6 +123,7 @@ func (a *Actor) Run(ctx context.Context) error {
 		}
 		version := a.version
 		r := a.col.collect(version)
+		r.PolicyEpoch = a.epoch
 		if err := a.publish(r); err != nil {
 			a.metrics.PublishErrors.Inc()
 			a.log.Warn("publish rollout failed", "error", err, "seq", r.Seq)

@@ -30,9 +30,14 @@ type assembler struct {
 	pending []*protocol.Rollout
 }
 
-// offer adds r to the batch being built for policy version current, or
-// returns the reason it is refused.
-func (a *assembler) offer(r *protocol.Rollout, current uint64) (protocol.Reason, bool) {
+// offer adds r to the batch being built for policy version current of
+// learner epoch, or returns the reason it is refused.
+func (a *assembler) offer(r *protocol.Rollout, current, epoch uint64) (protocol.Reason, bool) {
+	if r.PolicyEpoch != epoch {
+		// Weights of another learner process (before a restart): even at a
+		// version number reached again they are different parameters.
+		return protocol.ReasonStaleVersion, false
+	}
 	if r.PolicyVersion > current {
 		// Collected with weights from a learner incarnation that got further
 		// than this one's checkpoint: never train on it.

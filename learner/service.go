@@ -324,13 +324,13 @@ func (s *Service) Open(ctx context.Context) error {
 	s.started = s.now()
 	s.stepsAtStart = s.envSteps
 	s.setStatus()
+	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.ppo.Version())
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.loop(ctx)
 	}()
-	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.ppo.Version())
 	return nil
 }
 
@@ -497,8 +497,9 @@ func (s *Service) onValidRollout(r *protocol.Rollout) {
 	if s.finished() {
 		return
 	}
-	if reason, ok := s.asm.offer(r, s.ppo.Version()); !ok {
-		s.reject(reason, fmt.Errorf("rollout of actor %s at version %d, learner at %d", r.ActorID, r.PolicyVersion, s.ppo.Version()))
+	if reason, ok := s.asm.offer(r, s.ppo.Version(), s.epoch); !ok {
+		s.reject(reason, fmt.Errorf("rollout of actor %s at version %d (epoch %x), learner at %d (epoch %x)",
+			r.ActorID, r.PolicyVersion, r.PolicyEpoch, s.ppo.Version(), s.epoch))
 	}
 }
 

@@ -19,7 +19,7 @@ const (
 type Arch struct {
 	// ObsSize is the observation length (>= 1).
 	ObsSize int `yaml:"obs_size" json:"obs_size" msgpack:"obs_size"`
-	// NumActions is the number of discrete actions (>= 2).
+	// NumActions is the number of discrete actions (>= 1).
 	NumActions int `yaml:"num_actions" json:"num_actions" msgpack:"num_actions"`
 	// Hidden lists the hidden layer widths (each 1..4096, at most 8
 	// layers). Default [64, 64].
@@ -42,8 +42,8 @@ func (a Arch) Validate() error {
 	switch {
 	case a.ObsSize < 1 || a.ObsSize > 1<<20:
 		return fmt.Errorf("%w: obs_size %d out of range [1, 2^20]", ErrArch, a.ObsSize)
-	case a.NumActions < 2 || a.NumActions > 1<<16:
-		return fmt.Errorf("%w: num_actions %d out of range [2, 65536]", ErrArch, a.NumActions)
+	case a.NumActions < 1 || a.NumActions > 1<<16:
+		return fmt.Errorf("%w: num_actions %d out of range [1, 65536]", ErrArch, a.NumActions)
 	case len(a.Hidden) > 8:
 		return fmt.Errorf("%w: hidden has %d layers, at most 8", ErrArch, len(a.Hidden))
 	case a.Activation != ActivationTanh && a.Activation != ActivationReLU:

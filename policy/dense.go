@@ -1,7 +1,5 @@
 package policy
 
-import "math"
-
 // Dense-layer kernels. Every output is accumulated as bias, then one fused
 // multiply-add per input in input order, so the value computed for one
 // sample does not depend on the batch it is computed in nor on which code
@@ -12,33 +10,8 @@ import "math"
 // and applies the activation when act is set.
 func denseForward(l *layer, x []float64, y []float64, n int, relu bool) {
 	in, out := l.in, l.out
-	w, b := l.w, l.b
 	for s := 0; s < n; s++ {
-		xs := x[s*in : s*in+in : s*in+in]
-		ys := y[s*out : s*out+out : s*out+out]
-		o := 0
-		for ; o+4 <= out; o += 4 {
-			a0, a1, a2, a3 := b[o], b[o+1], b[o+2], b[o+3]
-			wi := o
-			for _, xi := range xs {
-				r := w[wi : wi+4 : wi+4]
-				a0 = math.FMA(xi, r[0], a0)
-				a1 = math.FMA(xi, r[1], a1)
-				a2 = math.FMA(xi, r[2], a2)
-				a3 = math.FMA(xi, r[3], a3)
-				wi += out
-			}
-			ys[o], ys[o+1], ys[o+2], ys[o+3] = a0, a1, a2, a3
-		}
-		for ; o < out; o++ {
-			a := b[o]
-			wi := o
-			for _, xi := range xs {
-				a = math.FMA(xi, w[wi], a)
-				wi += out
-			}
-			ys[o] = a
-		}
+		fmaCols(x[s*in:], 1, in, l.w, out, l.b, y[s*out:], out)
 	}
 	if !l.act {
 		return
@@ -52,9 +25,7 @@ func denseForward(l *layer, x []float64, y []float64, n int, relu bool) {
 		}
 		return
 	}
-	for i, v := range ys {
-		ys[i] = tanh(v)
-	}
+	tanhSlice(ys)
 }
 
 // activationGrad turns dy (gradient w.r.t. the activation output y) into
@@ -74,39 +45,35 @@ func activationGrad(y, dy []float64, relu bool) {
 	}
 }
 
+// backScratch holds the buffers denseBackward needs: room for a
+// transposed weight matrix, a zero row and the constant 1.
+type backScratch struct {
+	wT    []float64
+	zeros []float64
+	one   []float64
+}
+
 // denseBackward accumulates the weight and bias gradients for n samples
 // given the pre-activation gradient dz (n×out) and the layer input x
 // (n×in). When dx is not nil it also writes (overwriting) the gradient with
 // respect to x.
-func denseBackward(l *layer, x, dz, dx []float64, n int) {
+func denseBackward(l *layer, x, dz, dx []float64, n int, sc *backScratch) {
 	in, out := l.in, l.out
-	w, gw, gb := l.w, l.gw, l.gb
+	fmaCols(sc.one, 0, n, dz, out, l.gb, l.gb, out)
+	for i := 0; i < in; i++ {
+		g := l.gw[i*out : i*out+out]
+		fmaCols(x[i:], in, n, dz, out, g, g, out)
+	}
+	if dx == nil {
+		return
+	}
+	wT := sc.wT[:in*out]
+	for i := 0; i < in; i++ {
+		for o, v := range l.w[i*out : i*out+out] {
+			wT[o*in+i] = v
+		}
+	}
 	for s := 0; s < n; s++ {
-		ds := dz[s*out : s*out+out : s*out+out]
-		for o, v := range ds {
-			gb[o] += v
-		}
-		xs := x[s*in : s*in+in : s*in+in]
-		for i, xi := range xs {
-			if xi == 0 {
-				continue
-			}
-			g := gw[i*out : i*out+out : i*out+out]
-			for o, v := range ds {
-				g[o] = math.FMA(xi, v, g[o])
-			}
-		}
-		if dx == nil {
-			continue
-		}
-		dxs := dx[s*in : s*in+in : s*in+in]
-		for i := range dxs {
-			r := w[i*out : i*out+out : i*out+out]
-			a := 0.0
-			for o, v := range ds {
-				a = math.FMA(r[o], v, a)
-			}
-			dxs[i] = a
-		}
+		fmaCols(dz[s*out:], 1, out, wT, in, sc.zeros, dx[s*in:], in)
 	}
 }

@@ -64,10 +64,10 @@ func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 // observations to clip((x-mean)/sqrt(var+eps)), rounded to float32 since the
 // network consumes float32 inputs. Not safe for concurrent use.
 type Normalizer struct {
-	st     NormalizerState
-	scale  []float64 // 1/sqrt(var+eps), refreshed on every change
-	bmean  []float64 // scratch for Update
-	bm2    []float64
+	st    NormalizerState
+	scale []float64 // 1/sqrt(var+eps), refreshed on every change
+	bmean []float64 // scratch for Update
+	bm2   []float64
 }
 
 // NewNormalizer returns a normaliser for observations of the given size,

@@ -15,6 +15,7 @@ type Workspace struct {
 	acts [][]float64 // per layer, max × out: layer outputs after activation
 	dz   [][]float64 // per layer, max × out: gradients
 	dtmp []float64   // max × trunk width: value tower's trunk gradient
+	sc   backScratch
 }
 
 // NewWorkspace allocates a workspace for batches of up to maxBatch samples.
@@ -24,10 +25,13 @@ func (n *Net) NewWorkspace(maxBatch int) *Workspace {
 	}
 	w := &Workspace{net: n, max: maxBatch, relu: n.arch.Activation == ActivationReLU}
 	w.x0 = make([]float64, maxBatch*n.arch.ObsSize)
+	maxW, maxIn := 0, 0
 	for _, l := range n.layers {
 		w.acts = append(w.acts, make([]float64, maxBatch*l.out))
 		w.dz = append(w.dz, make([]float64, maxBatch*l.out))
+		maxW, maxIn = max(maxW, l.in*l.out), max(maxIn, l.in)
 	}
+	w.sc = backScratch{wT: make([]float64, maxW), zeros: make([]float64, maxIn), one: []float64{1}}
 	if n.nTrunk > 0 {
 		w.dtmp = make([]float64, maxBatch*n.layers[n.nTrunk-1].out)
 	}
@@ -113,7 +117,7 @@ func (w *Workspace) Backward(dLogits, dValues []float64) {
 			case nt > 0:
 				dx = t.dTop
 			}
-			denseBackward(l, w.input(j), dz, dx, n)
+			denseBackward(l, w.input(j), dz, dx, n, &w.sc)
 		}
 	}
 	if nt == 0 {
@@ -131,6 +135,6 @@ func (w *Workspace) Backward(dLogits, dValues []float64) {
 		if j > 0 {
 			dx = w.dz[j-1]
 		}
-		denseBackward(l, w.input(j), dz, dx, n)
+		denseBackward(l, w.input(j), dz, dx, n, &w.sc)
 	}
 }

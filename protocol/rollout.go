@@ -22,6 +22,10 @@ type Rollout struct {
 	Seq uint64
 	// PolicyVersion is the version of the weights that chose the actions.
 	PolicyVersion uint64
+	// PolicyEpoch is the Epoch of those weights (Weights.Epoch): the
+	// learner process that made them. A restarted learner refuses rollouts
+	// of another epoch, even at a version number it has reached again.
+	PolicyEpoch uint64
 	// NumEnvs is K, the number of environments (>= 1).
 	NumEnvs int
 	// Horizon is T, the number of steps per environment (>= 1).

@@ -42,12 +42,13 @@ func AppendRollout(dst []byte, r *Rollout) ([]byte, error) {
 	if err := r.validate(widestLimits(), true); err != nil {
 		return dst, err
 	}
-	b := appendMapLen(dst, 20)
+	b := appendMapLen(dst, 21)
 	b = appendKeyUint(b, "v", SchemaVersion)
 	b = appendKeyStr(b, "actor_id", r.ActorID)
 	b = appendKeyUint(b, "incarnation", r.Incarnation)
 	b = appendKeyUint(b, "seq", r.Seq)
 	b = appendKeyUint(b, "policy_version", r.PolicyVersion)
+	b = appendKeyUint(b, "policy_epoch", r.PolicyEpoch)
 	b = appendKeyUint(b, "num_envs", uint64(r.NumEnvs))
 	b = appendKeyUint(b, "horizon", uint64(r.Horizon))
 	b = appendKeyUint(b, "obs_size", uint64(r.ObsSize))
@@ -177,6 +178,8 @@ func decodeRolloutField(rd *reader, r, old *Rollout, bins *rolloutBins, key []by
 		r.Seq, err = rd.uint(math.MaxUint64)
 	case "policy_version":
 		r.PolicyVersion, err = rd.uint(math.MaxUint64)
+	case "policy_epoch":
+		r.PolicyEpoch, err = rd.uint(math.MaxUint64)
 	case "num_envs", "horizon", "obs_size", "num_actions":
 		// Bounded by an int32 here; checkDims applies the limits.
 		u, err = rd.uint(math.MaxInt32)

@@ -1,0 +1,263 @@
+package envsim
+
+import "math"
+
+// workloadRate returns the offered request rate of the current step.
+func (c *Cluster) workloadRate() float64 {
+	w := &c.sc.Workload
+	t := float64(c.step)
+	rate := w.BaseRPS
+	if w.DailyAmplitude > 0 {
+		rate *= 1 + w.DailyAmplitude*math.Sin(2*math.Pi*(t/float64(w.DailyPeriodSteps)+c.dailyPhase))
+	}
+	for k, fc := range w.FlashCrowds {
+		s := c.flashStart[k]
+		if c.step < s || c.step >= s+fc.Duration {
+			continue
+		}
+		d, f := c.step-s, 1.0
+		switch {
+		case fc.RampSteps > 0 && d < fc.RampSteps:
+			f = float64(d+1) / float64(fc.RampSteps)
+		case fc.RampSteps > 0 && d >= fc.Duration-fc.RampSteps:
+			f = float64(fc.Duration-d) / float64(fc.RampSteps)
+		}
+		rate *= 1 + (fc.Multiplier-1)*f
+	}
+	if w.SpikeRate > 0 {
+		if c.spikeLeft == 0 && c.rng.Float64() < w.SpikeRate {
+			c.spikeLeft = w.SpikeSteps
+		}
+		if c.spikeLeft > 0 {
+			c.spikeLeft--
+			rate *= w.SpikeMultiplier
+		}
+	}
+	if w.Noise > 0 {
+		rate *= max(0, 1+w.Noise*c.rng.NormFloat64())
+	}
+	return rate
+}
+
+// updateLoad spreads rate over the serving pods and moves every running
+// pod's metrics towards the queueing model's values, then applies OOM
+// kills, liveness kills under overload and bad-config crashes.
+//
+// Per pod (M/M/1, REFERENCE.md "Load, latency and errors"): utilisation
+// rho = rate_i / capacity_eff with capacity_eff = capacity*(1-hog); mean
+// latency W = S/(1-rho) (rho capped at 0.99), times up to 4 under memory
+// pressure; p95 = delay + W ln 20, capped at the timeout. Errors: excess
+// arrivals above capacity (1-1/rho), timeouts P(T > timeout-delay) =
+// exp(-(timeout-delay)/W), network loss and a bad config, combined as
+// independent failures. CPU = rate_i/capacity + hog, capped at the limit
+// (throttling). Memory = base + per-request memory * in-flight (Little's
+// law, rate*min(W, timeout)) + leaked memory.
+func (c *Cluster) updateLoad(rate float64) {
+	pc := &c.cfg.Pods
+	serving := 0
+	for i := range c.pods {
+		if c.pods[i].serving() {
+			serving++
+		}
+	}
+	perPod := 0.0
+	if serving > 0 {
+		perPod = rate / float64(serving)
+	}
+	a := pc.MetricSmoothing
+	// Pods under the same load share their timeout probability: memoise
+	// the exponential.
+	lastArg, lastExp := math.NaN(), 0.0
+	for i := range c.pods {
+		p := &c.pods[i]
+		if p.phase != phaseRunning {
+			continue
+		}
+		lambda := 0.0
+		if p.serving() {
+			lambda = perPod
+			p.served++
+		}
+		capEff := pc.CapacityRPS * max(1-p.hog, 0.01)
+		rho := lambda / capEff
+		p.util, p.rps = rho, lambda
+		cpu := min(1, lambda/pc.CapacityRPS+p.hog)
+		pressure := (p.mem/pc.MemoryLimitMiB - pc.MemoryPressure) / max(1-pc.MemoryPressure, 1e-9)
+		gc := 1 + 3*min(1, max(0, pressure))
+		wait := gc * pc.ServiceTimeMs / (1 - min(rho, 0.99))
+		sat := 0.0
+		if rho > 1 {
+			sat = 1 - 1/rho
+		}
+		budget := max(pc.TimeoutMs-p.netLatMs, 0)
+		if arg := budget / wait; arg != lastArg {
+			lastArg, lastExp = arg, math.Exp(-arg)
+		}
+		tout := lastExp
+		errRate := 1 - (1-sat)*(1-tout)*(1-p.netLoss)*(1-p.badErr)
+		if lambda == 0 {
+			errRate = 0
+		}
+		inflight := lambda * (1 - sat) * min(wait, pc.TimeoutMs) / 1000
+		p.leaked += p.leakRate
+		mem := pc.MemoryBaseMiB + pc.MemoryPerInflightMiB*inflight + p.leaked
+
+		p.cpu += a * (cpu - p.cpu)
+		p.wait += a * (wait - p.wait)
+		p.errRate += a * (errRate - p.errRate)
+		p.mem += a * (mem - p.mem)
+		p.p95 = min(pc.TimeoutMs, p.netLatMs+p.wait*ln20)
+
+		switch {
+		case p.mem >= pc.MemoryLimitMiB:
+			c.crash(i, crashOOM)
+			continue
+		case p.serving() && rho >= pc.OverloadCrashUtilization:
+			p.overload++
+			if p.overload >= pc.OverloadCrashSteps {
+				c.crash(i, crashOverload)
+				continue
+			}
+		default:
+			p.overload = 0
+		}
+		if p.badErr > 0 && p.served >= 2 {
+			c.crash(i, crashBadConfig)
+			continue
+		}
+		p.degraded = p.notReady || p.p95 > c.cfg.SLO.LatencyP95Ms || p.errRate > c.cfg.SLO.ErrorRate ||
+			p.mem > pc.MemoryPressure*pc.MemoryLimitMiB || p.cpu >= 0.95
+	}
+}
+
+// aggregate fills the counts and service metrics of info from the pods.
+// Request-level metrics cover the pods that served this step; the p95 of
+// their mixture solves sum_i share_i * exp(-(L-delay_i)/W_i) = 0.05.
+func (c *Cluster) aggregate(rate float64) {
+	in := &c.info
+	pc := &c.cfg.Pods
+	in.RequestRate = rate
+	c.pending = 0
+	var cpuSum, memSum, errSum, meanSum float64
+	running, ready, served := 0, 0, 0
+	for i := range c.pods {
+		p := &c.pods[i]
+		if !p.live() {
+			if p.phase == phaseTerminating {
+				c.pending++
+			}
+			continue
+		}
+		in.Replicas++
+		switch p.state() {
+		case PodStarting, PodRestarting:
+			in.Starting++
+			c.pending++
+		case PodHealthy:
+			in.Healthy++
+		case PodDegraded:
+			in.Degraded++
+		case PodCrashed:
+			in.Crashed++
+		case PodDrained:
+			in.Drained++
+		}
+		if p.phase != phaseRunning {
+			continue
+		}
+		running++
+		memSum += p.mem
+		if p.ready() {
+			ready++
+			cpuSum += p.cpu
+		}
+		if p.rps > 0 {
+			served++
+			errSum += p.errRate
+			meanSum += min(pc.TimeoutMs, p.netLatMs+p.wait)
+		}
+	}
+	in.Ready = ready
+	for i := range c.pods {
+		if c.pods[i].serving() {
+			in.Serving++
+		}
+	}
+	if ready > 0 {
+		in.AvgCPU = cpuSum / float64(ready)
+	}
+	if running > 0 {
+		in.AvgMemory = memSum / float64(running) / pc.MemoryLimitMiB
+	}
+	if served == 0 {
+		in.ErrorRate, in.LatencyP95Ms, in.LatencyMeanMs = 1, pc.TimeoutMs, pc.TimeoutMs
+		if rate == 0 {
+			in.ErrorRate = 0
+		}
+	} else {
+		in.ErrorRate = errSum / float64(served)
+		in.LatencyMeanMs = meanSum / float64(served)
+		in.LatencyP95Ms = c.mixtureP95(1 / float64(served))
+	}
+	in.AllHealthy = in.Healthy == in.Replicas
+	in.SLOMet = served > 0 && in.LatencyP95Ms <= c.cfg.SLO.LatencyP95Ms && in.ErrorRate <= c.cfg.SLO.ErrorRate
+}
+
+// mixtureP95 solves for the p95 of the serving pods' exponential latency
+// mixture with Newton's method from the largest single-pod bound (the
+// function is convex and decreasing, so the iterates rise monotonically
+// to the root). share is each pod's traffic share.
+func (c *Cluster) mixtureP95(share float64) float64 {
+	timeout := c.cfg.Pods.TimeoutMs
+	// Fast path: pods that agree on delay and (within 1%) on mean latency
+	// form one exponential, whose p95 is delay + W ln 20.
+	lo, wMin, wMax, wSum, d0, same, n := 0.0, math.Inf(1), 0.0, 0.0, -1.0, true, 0
+	logShare := math.Log(share / 0.05)
+	for i := range c.pods {
+		p := &c.pods[i]
+		if p.rps <= 0 || p.phase != phaseRunning {
+			continue
+		}
+		if d0 < 0 {
+			d0 = p.netLatMs
+		}
+		same = same && p.netLatMs == d0
+		wMin, wMax, wSum, n = min(wMin, p.wait), max(wMax, p.wait), wSum+p.wait, n+1
+		lo = max(lo, p.netLatMs+p.wait*logShare)
+	}
+	if same && wMax <= 1.01*wMin {
+		return min(timeout, d0+wSum/float64(n)*ln20)
+	}
+	l := lo
+	for range 4 {
+		f, df := -0.05, 0.0
+		for i := range c.pods {
+			p := &c.pods[i]
+			if p.rps <= 0 || p.phase != phaseRunning {
+				continue
+			}
+			if l < p.netLatMs {
+				f += share
+				continue
+			}
+			e := share * math.Exp(-(l-p.netLatMs)/p.wait)
+			f += e
+			df -= e / p.wait
+		}
+		if f <= 1e-6 {
+			break
+		}
+		if df == 0 { // every pod's delay exceeds l: jump to the next delay
+			next := timeout
+			for i := range c.pods {
+				if p := &c.pods[i]; p.rps > 0 && p.phase == phaseRunning && p.netLatMs > l {
+					next = min(next, p.netLatMs)
+				}
+			}
+			l = next
+			continue
+		}
+		l -= f / df
+	}
+	return min(timeout, l)
+}

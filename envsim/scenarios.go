@@ -1,0 +1,179 @@
+package envsim
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// ErrUnknownScenario is returned by ScenarioByName for a name outside the
+// suite.
+var ErrUnknownScenario = errors.New("envsim: unknown scenario")
+
+// MixedScenarioName names the training mixture of every other scenario.
+const MixedScenarioName = "mixed"
+
+// defaultWorkload is 300 requests/s, a mild daily wave with a random phase
+// and 3% noise: utilisation 0.6 on the default 5 pods.
+func defaultWorkload() Workload {
+	return Workload{
+		BaseRPS:          300,
+		DailyAmplitude:   0.1,
+		DailyPeriodSteps: 200,
+		RandomPhase:      true,
+		Noise:            0.03,
+		SpikeMultiplier:  1,
+		SpikeSteps:       1,
+	}
+}
+
+// NoFaultScenario is steady load without faults; a good policy does
+// nothing, so it catches needless actions.
+func NoFaultScenario() Scenario {
+	return Scenario{
+		Name:        "no-fault",
+		Description: "steady load, no faults: any action is needless",
+		Workload:    defaultWorkload(),
+	}
+}
+
+// builtinScenarios builds the suite in a fixed order.
+func builtinScenarios() []Scenario {
+	w := defaultWorkload
+	with := func(f func(*Workload)) Workload {
+		wl := w()
+		f(&wl)
+		return wl
+	}
+	suite := []Scenario{
+		NoFaultScenario(),
+		{
+			Name:        "pod-kill",
+			Description: "containers are killed at random (up to 6 times); survivors run hot until the kubelet restarts them",
+			Workload:    with(func(wl *Workload) { wl.BaseRPS = 360 }),
+			Faults:      []Fault{{Kind: FaultPodCrash, Start: 10, Rate: 0.05, MaxOccurrences: 6}},
+		},
+		{
+			Name:        "pod-failure-transient",
+			Description: "a pod fails readiness for 60 s, three times; it recovers by itself, restarting is wasted",
+			Workload:    w(),
+			Faults:      []Fault{{Kind: FaultPodFailure, Start: 15, Duration: 4, Rate: 0.04, MaxOccurrences: 3}},
+		},
+		{
+			Name:        "crashloop",
+			Description: "a pod crash-loops for 10 min while a dependency is down; afterwards it waits out a long back-off unless restarted",
+			Workload:    w(),
+			Faults:      []Fault{{Kind: FaultCrashLoop, Start: 10, StartJitter: 20, Duration: 40}},
+		},
+		{
+			Name:        "bad-config",
+			Description: "one pod has a bad config: it fails requests, then crashes, forever; restarts do not help, draining or scaling down does",
+			Workload:    w(),
+			Faults:      []Fault{{Kind: FaultBadConfig, Start: 10, StartJitter: 20}},
+		},
+		{
+			Name:        "memory-leak-oom",
+			Description: "one pod leaks 25 MiB per step: GC pressure, then OOM kills in a loop until the pod is restarted",
+			Workload:    w(),
+			Faults:      []Fault{{Kind: FaultMemoryLeak, Start: 5, StartJitter: 20, Magnitude: 25}},
+		},
+		{
+			Name:        "cpu-hog",
+			Description: "a CPU hog takes 90% of one pod's CPU for 10 min: it throttles, overloads and fails liveness",
+			Workload:    w(),
+			Faults:      []Fault{{Kind: FaultCPUSpike, Start: 10, StartJitter: 30, Duration: 40}},
+		},
+		{
+			Name:        "network-latency",
+			Description: "one pod's network adds 400 ms for 10 min",
+			Workload:    w(),
+			Faults:      []Fault{{Kind: FaultNetworkLatency, Start: 10, StartJitter: 30, Duration: 40}},
+		},
+		{
+			Name:        "network-loss",
+			Description: "one pod drops 30% of its requests for 10 min",
+			Workload:    w(),
+			Faults:      []Fault{{Kind: FaultNetworkLoss, Start: 10, StartJitter: 30, Duration: 40}},
+		},
+		{
+			Name:        "flash-crowd",
+			Description: "load doubles for 10 min, with a 1 min ramp",
+			Workload: with(func(wl *Workload) {
+				wl.FlashCrowds = []FlashCrowd{{Start: 20, StartJitter: 40, Duration: 40, RampSteps: 4, Multiplier: 2}}
+			}),
+		},
+		{
+			Name:        "diurnal-ramp",
+			Description: "a full compressed day from trough (150 req/s) to peak (450 req/s) and back",
+			Workload: with(func(wl *Workload) {
+				wl.DailyAmplitude, wl.DailyPhase, wl.RandomPhase = 0.5, 0.75, false
+			}),
+		},
+		{
+			Name:            "overload-cascade",
+			Description:     "4 pods run hot; a surge and a crash push the survivors past their limit: they fail liveness one after another",
+			InitialReplicas: 4,
+			Workload: with(func(wl *Workload) {
+				wl.FlashCrowds = []FlashCrowd{{Start: 15, StartJitter: 20, Duration: 60, RampSteps: 3, Multiplier: 1.4}}
+			}),
+			Faults: []Fault{{Kind: FaultPodCrash, Start: 22, StartJitter: 20}},
+		},
+		{
+			Name:            "node-failure",
+			Description:     "a node with 3 of 7 pods fails; its pods stay down for 5 min (eviction) unless rescheduled by a restart",
+			InitialReplicas: 7,
+			Workload:        w(),
+			Faults:          []Fault{{Kind: FaultNodeFailure, Start: 20, StartJitter: 40, Duration: 20, Pods: 3}},
+		},
+		{
+			Name:        "slow-start",
+			Description: "new pods take 4 extra steps to start while load ramps up by 80%: scale early",
+			Workload: with(func(wl *Workload) {
+				wl.FlashCrowds = []FlashCrowd{{Start: 20, StartJitter: 30, Duration: 80, RampSteps: 10, Multiplier: 1.8}}
+			}),
+			Faults: []Fault{{Kind: FaultSlowStart}},
+		},
+		{
+			Name:        "compound",
+			Description: "a memory leak on one pod and packet loss on another, with random load spikes",
+			Workload: with(func(wl *Workload) {
+				wl.SpikeRate, wl.SpikeMultiplier, wl.SpikeSteps = 0.02, 1.5, 3
+			}),
+			Faults: []Fault{
+				{Kind: FaultMemoryLeak, Start: 10, StartJitter: 20},
+				{Kind: FaultNetworkLoss, Start: 20, StartJitter: 40, Duration: 40},
+			},
+		},
+	}
+	names := make([]string, len(suite))
+	for i, s := range suite {
+		names[i] = s.Name
+	}
+	return append(suite, Scenario{
+		Name:        MixedScenarioName,
+		Description: "samples one of the other scenarios per episode (training)",
+		Workload:    w(),
+		Mix:         names,
+	})
+}
+
+// ScenarioNames lists the built-in scenarios in suite order, "mixed" last.
+func ScenarioNames() []string {
+	suite := builtinScenarios()
+	names := make([]string, len(suite))
+	for i, s := range suite {
+		names[i] = s.Name
+	}
+	return names
+}
+
+// ScenarioByName returns a copy of the named built-in scenario, or an error
+// wrapping ErrUnknownScenario that lists the valid names.
+func ScenarioByName(name string) (Scenario, error) {
+	suite := builtinScenarios()
+	i := slices.IndexFunc(suite, func(s Scenario) bool { return s.Name == name })
+	if i < 0 {
+		return Scenario{}, fmt.Errorf("%w %q (known: %v)", ErrUnknownScenario, name, ScenarioNames())
+	}
+	return suite[i], nil
+}
