@@ -240,4 +240,3 @@ func assertFinite(t *testing.T, w *protocol.Weights) {
 }
 
 func natsURL(port int) string { return "nats://127.0.0.1:" + strconv.Itoa(port) }
-

@@ -6,8 +6,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	mrand "math/rand/v2"
 	"math"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
@@ -137,16 +137,16 @@ type Service struct {
 	now     func() time.Time
 
 	// Owned by the loop goroutine.
-	net      *policy.Net
-	norm     *policy.Normalizer
-	ppo      *PPO
-	asm      assembler
-	actors   *actorTracker
-	envSteps int64
-	lastCkpt uint64
-	segs     []Segment
-	progress *ProgressWriter
-	started  time.Time
+	net          *policy.Net
+	norm         *policy.Normalizer
+	ppo          *PPO
+	asm          assembler
+	actors       *actorTracker
+	envSteps     int64
+	lastCkpt     uint64
+	segs         []Segment
+	progress     *ProgressWriter
+	started      time.Time
 	stepsAtStart int64
 
 	epoch     uint64 // this process's incarnation, sent with the weights
@@ -158,10 +158,10 @@ type Service struct {
 	status    atomic.Pointer[Status]
 	rejectLog *rateLogger
 
-	subs   []*nats.Subscription
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	done   chan struct{}
+	subs     []*nats.Subscription
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	done     chan struct{}
 	doneOnce sync.Once
 }
 
@@ -640,9 +640,9 @@ func (s *Service) weights() *protocol.Weights {
 	ns := s.norm.Snapshot()
 	return &protocol.Weights{
 		Version: s.ppo.Version(), Epoch: s.epoch, Run: s.cfg.Run,
-		Arch:   protocol.Arch{ObsSize: arch.ObsSize, NumActions: arch.NumActions, Hidden: arch.Hidden, Activation: arch.Activation, SharedTrunk: arch.SharedTrunk},
-		Params: s.net.Params(),
-		Norm:   normToWire(ns),
+		Arch:            protocol.Arch{ObsSize: arch.ObsSize, NumActions: arch.NumActions, Hidden: arch.Hidden, Activation: arch.Activation, SharedTrunk: arch.SharedTrunk},
+		Params:          s.net.Params(),
+		Norm:            normToWire(ns),
 		CreatedUnixNano: s.now().UnixNano(),
 		Meta: map[string]string{
 			"env_steps": strconv.FormatInt(s.envSteps, 10),
