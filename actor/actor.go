@@ -146,6 +146,8 @@ func (a *Actor) Run(ctx context.Context) error {
 
 // publish encodes r into the reused buffer and sends it.
 func (a *Actor) publish(r *protocol.Rollout) error {
+	start := time.Now()
+	defer func() { a.metrics.PublishSeconds.Add(time.Since(start).Seconds()) }()
 	a.seq++
 	r.ActorID, r.Incarnation, r.Seq = a.cfg.ID, a.incarnation, a.seq
 	var err error

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"podmedic/envsim"
+	"podmedic/internal/policywire"
 	"podmedic/policy"
 	"podmedic/protocol"
 )
@@ -77,8 +78,7 @@ func (c *collector) reset() {
 // setWeights loads parameters and normaliser statistics, rebuilding the
 // network only when the architecture changed.
 func (c *collector) setWeights(w *protocol.Weights) error {
-	arch := policy.Arch{ObsSize: w.Arch.ObsSize, NumActions: w.Arch.NumActions, Hidden: w.Arch.Hidden,
-		Activation: w.Arch.Activation, SharedTrunk: w.Arch.SharedTrunk}
+	arch := policywire.Arch(w.Arch)
 	if c.net == nil || !c.net.Arch().Equal(arch) {
 		net, err := policy.NewFromParams(arch, w.Params)
 		if err != nil {
@@ -89,7 +89,7 @@ func (c *collector) setWeights(w *protocol.Weights) error {
 		return fmt.Errorf("set parameters: %w", err)
 	}
 	norm := policy.NewNormalizer(c.obsSize)
-	if err := norm.Restore(normState(w.Norm)); err != nil {
+	if err := norm.Restore(policywire.NormState(w.Norm)); err != nil {
 		return fmt.Errorf("normaliser: %w", err)
 	}
 	c.norm = norm
@@ -105,7 +105,7 @@ func (c *collector) collect(version uint64) *protocol.Rollout {
 	r.Episodes = r.Episodes[:0]
 	c.stats.reset()
 	clear(r.BootstrapValues)
-	var inferTime time.Duration
+	var inferTime, envTime time.Duration
 	for t := 0; t < c.t; t++ {
 		base := t * k
 		obs := r.Obs[base*d : (base+k)*d]
@@ -121,7 +121,9 @@ func (c *collector) collect(version uint64) *protocol.Rollout {
 		}
 		copy(r.LogProbs[base:base+k], c.logp)
 		copy(r.Values[base:base+k], c.values)
+		start = time.Now()
 		c.vec.Step(c.actions)
+		envTime += time.Since(start)
 		copy(r.Rewards[base:base+k], c.vec.Rewards)
 		copy(r.Terminated[base:base+k], c.vec.Terminated)
 		copy(r.Truncated[base:base+k], c.vec.Truncated)
@@ -152,14 +154,6 @@ func (c *collector) collect(version uint64) *protocol.Rollout {
 	r.ObsStats = protocol.ObsStats{Count: c.stats.count, Mean: c.stats.mean, M2: c.stats.m2}
 	c.metrics.EnvSteps.Add(float64(k * c.t))
 	c.metrics.InferenceSeconds.Add(inferTime.Seconds())
+	c.metrics.EnvSeconds.Add(envTime.Seconds())
 	return r
-}
-
-// normState converts wire normaliser statistics to the policy's form.
-func normState(n protocol.Norm) policy.NormalizerState {
-	m2 := make([]float64, len(n.Var))
-	for i, v := range n.Var {
-		m2[i] = v * n.Count
-	}
-	return policy.NormalizerState{Count: n.Count, Mean: n.Mean, M2: m2, Clip: n.Clip, Eps: n.Epsilon}
 }

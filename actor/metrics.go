@@ -8,6 +8,8 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	EnvSteps          prometheus.Counter
 	InferenceSeconds  prometheus.Counter
+	EnvSeconds        prometheus.Counter
+	PublishSeconds    prometheus.Counter
 	RolloutsPublished prometheus.Counter
 	PublishedBytes    prometheus.Counter
 	PublishErrors     prometheus.Counter
@@ -24,6 +26,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "podmedic_actor_env_steps_total", Help: "Environment steps collected."}),
 		InferenceSeconds: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "podmedic_actor_inference_seconds_total", Help: "Time spent in policy inference."}),
+		EnvSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podmedic_actor_env_seconds_total", Help: "Time spent stepping the simulated environments (with episode bookkeeping)."}),
+		PublishSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podmedic_actor_publish_seconds_total", Help: "Time spent encoding and publishing rollouts."}),
 		RolloutsPublished: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "podmedic_actor_rollouts_published_total", Help: "Rollouts published to the learner."}),
 		PublishedBytes: prometheus.NewCounter(prometheus.CounterOpts{
@@ -39,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Buffered: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "podmedic_actor_buffered_rollouts", Help: "Rollouts published while disconnected, waiting in the reconnect buffer."}),
 	}
-	reg.MustRegister(m.EnvSteps, m.InferenceSeconds, m.RolloutsPublished, m.PublishedBytes,
+	reg.MustRegister(m.EnvSteps, m.InferenceSeconds, m.EnvSeconds, m.PublishSeconds, m.RolloutsPublished, m.PublishedBytes,
 		m.PublishErrors, m.WeightsRejected, m.WeightsVersion, m.Reconnects, m.Buffered)
 	return m
 }

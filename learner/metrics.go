@@ -13,6 +13,7 @@ type Metrics struct {
 	RolloutsReceived prometheus.Counter
 	RolloutsRejected *prometheus.CounterVec // by reason
 	BytesReceived    prometheus.Counter
+	DecodeSeconds    prometheus.Counter
 	StepsReceived    prometheus.Counter
 	StepsConsumed    prometheus.Counter
 	Updates          prometheus.Counter
@@ -29,6 +30,7 @@ type Metrics struct {
 	PPO              *prometheus.GaugeVec // by stat
 	Episodes         *prometheus.CounterVec
 	EpisodeReturn    prometheus.Histogram
+	ScenarioReturn   *prometheus.GaugeVec   // by scenario
 	Actions          *prometheus.CounterVec // by action
 	RecoverySteps    prometheus.Histogram
 	Window           *EpisodeWindow
@@ -44,6 +46,8 @@ func NewMetrics(reg prometheus.Registerer, actionNames []string) *Metrics {
 			Name: "podmedic_learner_rollouts_rejected_total", Help: "Rollouts rejected or dropped, by reason."}, []string{"reason"}),
 		BytesReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "podmedic_learner_received_bytes_total", Help: "Bytes of rollout messages received."}),
+		DecodeSeconds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podmedic_learner_decode_seconds_total", Help: "Time spent decoding and validating rollout messages."}),
 		StepsReceived: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "podmedic_learner_env_steps_received_total", Help: "Env steps in valid rollouts received (produced by actors)."}),
 		StepsConsumed: prometheus.NewCounter(prometheus.CounterOpts{
@@ -79,6 +83,8 @@ func NewMetrics(reg prometheus.Registerer, actionNames []string) *Metrics {
 		EpisodeReturn: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "podmedic_episode_return", Help: "Undiscounted return of finished episodes.",
 			Buckets: prometheus.LinearBuckets(-200, 25, 17)}),
+		ScenarioReturn: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "podmedic_episode_return_ewma", Help: "Exponentially weighted mean return (weight 0.05 per episode), by scenario; absent until a scenario's first episode ends."}, []string{"scenario"}),
 		Actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "podmedic_actions_total", Help: "Actions taken in finished episodes, by action."}, []string{"action"}),
 		RecoverySteps: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -92,10 +98,10 @@ func NewMetrics(reg prometheus.Registerer, actionNames []string) *Metrics {
 	for _, r := range []string{"non_finite"} {
 		m.UpdatesSkipped.WithLabelValues(r)
 	}
-	reg.MustRegister(m.RolloutsReceived, m.RolloutsRejected, m.BytesReceived, m.StepsReceived,
+	reg.MustRegister(m.RolloutsReceived, m.RolloutsRejected, m.BytesReceived, m.DecodeSeconds, m.StepsReceived,
 		m.StepsConsumed, m.Updates, m.UpdatesSkipped, m.UpdateDuration, m.PolicyVersion, m.PolicyLag,
 		m.ActorsConnected, m.ActorsJoined, m.ActorsLost, m.Checkpoints, m.CheckpointErrors,
-		m.QueueLength, m.PPO, m.Episodes, m.EpisodeReturn, m.Actions, m.RecoverySteps, m.Window)
+		m.QueueLength, m.PPO, m.Episodes, m.EpisodeReturn, m.ScenarioReturn, m.Actions, m.RecoverySteps, m.Window)
 	return m
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"podmedic/internal/policywire"
 	"podmedic/policy"
 	"podmedic/protocol"
 )
@@ -137,17 +138,18 @@ type Service struct {
 	now     func() time.Time
 
 	// Owned by the loop goroutine.
-	net          *policy.Net
-	norm         *policy.Normalizer
-	ppo          *PPO
-	asm          assembler
-	actors       *actorTracker
-	envSteps     int64
-	lastCkpt     uint64
-	segs         []Segment
-	progress     *ProgressWriter
-	started      time.Time
-	stepsAtStart int64
+	net           *policy.Net
+	norm          *policy.Normalizer
+	ppo           *PPO
+	asm           assembler
+	actors        *actorTracker
+	envSteps      int64
+	lastCkpt      uint64
+	segs          []Segment
+	scenarioMeans map[string]float64 // backs the per-scenario return gauge
+	progress      *ProgressWriter
+	started       time.Time
+	stepsAtStart  int64
 
 	epoch     uint64 // this process's incarnation, sent with the weights
 	seqMu     sync.Mutex
@@ -202,15 +204,16 @@ func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.
 	}
 	s := &Service{
 		cfg: cfg, spec: spec, log: log.Named("learner"), nc: nc, subj: subj, lim: lim, reg: reg,
-		metrics:   NewMetrics(reg, spec.ActionNames),
-		now:       time.Now,
-		asm:       assembler{mode: cfg.Mode, maxLag: uint64(cfg.MaxPolicyLag), minActors: cfg.MinActors, perUpdate: cfg.RolloutsPerUpdate},
-		actors:    newActorTracker(cfg.HeartbeatTimeout),
-		seqs:      protocol.NewSeqTracker(4096),
-		rollouts:  make(chan *protocol.Rollout, cfg.QueueCapacity),
-		lifesigns: make(chan lifesign, 1024),
-		done:      make(chan struct{}),
-		epoch:     randomEpoch(),
+		metrics:       NewMetrics(reg, spec.ActionNames),
+		now:           time.Now,
+		asm:           assembler{mode: cfg.Mode, maxLag: uint64(cfg.MaxPolicyLag), minActors: cfg.MinActors, perUpdate: cfg.RolloutsPerUpdate},
+		actors:        newActorTracker(cfg.HeartbeatTimeout),
+		seqs:          protocol.NewSeqTracker(4096),
+		rollouts:      make(chan *protocol.Rollout, cfg.QueueCapacity),
+		lifesigns:     make(chan lifesign, 1024),
+		done:          make(chan struct{}),
+		scenarioMeans: map[string]float64{},
+		epoch:         randomEpoch(),
 	}
 	s.rejectLog = newRateLogger(s.log, 10*time.Second, s.now)
 	for _, r := range protocol.Reasons() {
@@ -391,7 +394,9 @@ func (s *Service) reject(reason protocol.Reason, err error) {
 func (s *Service) onRollout(msg *nats.Msg) {
 	s.metrics.RolloutsReceived.Inc()
 	s.metrics.BytesReceived.Add(float64(len(msg.Data)))
+	start := time.Now()
 	r, err := protocol.DecodeRollout(msg.Data, s.lim)
+	s.metrics.DecodeSeconds.Add(time.Since(start).Seconds())
 	if err != nil {
 		s.reject(protocol.ReasonOf(err), err)
 		return
@@ -510,6 +515,7 @@ func (s *Service) recordEpisode(e *protocol.EpisodeSummary) {
 	}
 	s.metrics.Episodes.WithLabelValues(e.Scenario, outcome).Inc()
 	s.metrics.EpisodeReturn.Observe(e.Return)
+	s.recordScenarioReturn(e.Scenario, e.Return)
 	for a, n := range e.ActionCounts {
 		if a < len(s.spec.ActionNames) && n > 0 {
 			s.metrics.Actions.WithLabelValues(s.spec.ActionNames[a]).Add(float64(n))
@@ -642,7 +648,7 @@ func (s *Service) weights() *protocol.Weights {
 		Version: s.ppo.Version(), Epoch: s.epoch, Run: s.cfg.Run,
 		Arch:            protocol.Arch{ObsSize: arch.ObsSize, NumActions: arch.NumActions, Hidden: arch.Hidden, Activation: arch.Activation, SharedTrunk: arch.SharedTrunk},
 		Params:          s.net.Params(),
-		Norm:            normToWire(ns),
+		Norm:            policywire.Norm(ns),
 		CreatedUnixNano: s.now().UnixNano(),
 		Meta: map[string]string{
 			"env_steps": strconv.FormatInt(s.envSteps, 10),
@@ -695,15 +701,6 @@ func segmentOf(r *protocol.Rollout) Segment {
 	}
 }
 
-// normToWire converts normaliser state to the wire's mean/variance form.
-func normToWire(ns policy.NormalizerState) protocol.Norm {
-	v := make([]float64, len(ns.M2))
-	for i, m2 := range ns.M2 {
-		v[i] = m2 / ns.Count
-	}
-	return protocol.Norm{Count: ns.Count, Mean: ns.Mean, Var: v, Clip: ns.Clip, Epsilon: ns.Eps}
-}
-
 // pruneCheckpoints removes all but the newest keep checkpoints in dir.
 func pruneCheckpoints(dir string, keep int) error {
 	entries, err := os.ReadDir(dir)
@@ -723,4 +720,26 @@ func pruneCheckpoints(dir string, keep int) error {
 		names = names[1:]
 	}
 	return errors.Join(errs...)
+}
+
+// recordScenarioReturn updates the per-scenario moving average of returns.
+// Scenario names come from actors: beyond maxScenarioSeries distinct names
+// they are folded into "other" to bound label cardinality.
+func (s *Service) recordScenarioReturn(scenario string, ret float64) {
+	const alpha, maxScenarioSeries = 0.05, 64
+	if scenario == "" {
+		scenario = "unknown"
+	}
+	mean, ok := s.scenarioMeans[scenario]
+	if !ok && len(s.scenarioMeans) >= maxScenarioSeries {
+		scenario = "other"
+		mean, ok = s.scenarioMeans[scenario]
+	}
+	if ok {
+		mean += alpha * (ret - mean)
+	} else {
+		mean = ret
+	}
+	s.scenarioMeans[scenario] = mean
+	s.metrics.ScenarioReturn.WithLabelValues(scenario).Set(mean)
 }
