@@ -186,7 +186,8 @@ type Status struct {
 }
 
 // NewService builds a learner for actors running an environment of spec.
-// reg receives the learner's metrics; log may be nil.
+// reg receives the learner's metrics, labelled run=<cfg.Run>, and is what
+// /metrics serves; log may be nil.
 func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.Registry, log hclog.Logger) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -204,7 +205,8 @@ func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.
 	}
 	s := &Service{
 		cfg: cfg, spec: spec, log: log.Named("learner"), nc: nc, subj: subj, lim: lim, reg: reg,
-		metrics:       NewMetrics(reg, spec.ActionNames),
+		// Every series carries the run name, the dashboards' template variable.
+		metrics:       NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"run": cfg.Run}, reg), spec.ActionNames),
 		now:           time.Now,
 		asm:           assembler{mode: cfg.Mode, maxLag: uint64(cfg.MaxPolicyLag), minActors: cfg.MinActors, perUpdate: cfg.RolloutsPerUpdate},
 		actors:        newActorTracker(cfg.HeartbeatTimeout),

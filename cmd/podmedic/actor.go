@@ -66,8 +66,8 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	m := actor.NewMetrics(reg)
+	reg := newRegistry()
+	m := actor.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"run": cfg.Run}, reg))
 	a, nc, err := startActor(cfg, ecfg, *envs, nf, m, log)
 	if err != nil {
 		return err

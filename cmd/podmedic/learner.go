@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"podmedic/learner"
 )
 
@@ -74,7 +72,7 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer nc.Close()
-	reg := prometheus.NewRegistry()
+	reg := newRegistry()
 	svc, err := learner.NewService(scfg, spec, nc, reg, log)
 	if err != nil {
 		return err

@@ -5,7 +5,18 @@ import (
 	"io"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
+
+// newRegistry returns a process's own metrics registry (never the global
+// one) with the Go runtime and process collectors, so that dashboards can
+// show memory and CPU next to training metrics.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
 
 // newLogger builds the structured logger of one command.
 func newLogger(name, level string, w io.Writer) (hclog.Logger, error) {

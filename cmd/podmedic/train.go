@@ -106,7 +106,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ns.WaitForShutdown()
 	}()
 	nf := natsFlags{url: ns.ClientURL()}
-	reg := prometheus.NewRegistry()
+	reg := newRegistry()
 	lnc, err := nf.connect("podmedic-learner", log, nil)
 	if err != nil {
 		return err
@@ -126,7 +126,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer stopHTTP()
 
-	am := actor.NewMetrics(reg)
+	am := actor.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"run": scfg.Run}, reg))
 	actx, stopActors := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	actorErrs := make([]error, *actors)
