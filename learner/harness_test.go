@@ -200,6 +200,8 @@ func (p *actorProc) stop(t *testing.T) {
 
 func (p *actorProc) weightsVersion() uint64 { return uint64(testutil.ToFloat64(p.m.WeightsVersion)) }
 
+func testutilValue(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
+
 // waitFor polls cond until it holds or the timeout ends the test.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()

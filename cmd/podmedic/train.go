@@ -171,6 +171,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	st := svc.Status()
 	fmt.Fprintf(stdout, "\ntrained %d env steps in %s (%.0f steps/s), policy version %d; final policy %s\n",
 		st.EnvSteps, time.Since(started).Round(time.Second), float64(st.EnvSteps)/time.Since(started).Seconds(), st.Version, snapPath)
+	if b, err := readBreakdown(reg, time.Since(started)); err == nil {
+		b.print(stdout, *actors)
+	}
 	if interrupted {
 		return context.Canceled
 	}

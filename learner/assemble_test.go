@@ -1,0 +1,80 @@
+package learner
+
+import (
+	"testing"
+
+	"podmedic/protocol"
+)
+
+func rollout(actor string, version uint64) *protocol.Rollout {
+	return &protocol.Rollout{ActorID: actor, PolicyVersion: version, PolicyEpoch: 9}
+}
+
+func TestAssemblerOffer(t *testing.T) {
+	cases := []struct {
+		name    string
+		mode    Mode
+		maxLag  uint64
+		pending []*protocol.Rollout
+		r       *protocol.Rollout
+		want    protocol.Reason
+	}{
+		{"sync current", ModeSync, 0, nil, rollout("a", 5), ""},
+		{"sync one behind", ModeSync, 0, nil, rollout("a", 4), protocol.ReasonStaleVersion},
+		{"sync second of an actor", ModeSync, 0, []*protocol.Rollout{rollout("a", 5)}, rollout("a", 5), protocol.ReasonDuplicateVersion},
+		{"async within lag", ModeAsync, 2, nil, rollout("a", 3), ""},
+		{"async beyond lag", ModeAsync, 2, nil, rollout("a", 2), protocol.ReasonStaleVersion},
+		{"async several of an actor", ModeAsync, 2, []*protocol.Rollout{rollout("a", 5)}, rollout("a", 5), ""},
+		{"future version", ModeAsync, 2, nil, rollout("a", 6), protocol.ReasonFutureVersion},
+		{"other epoch", ModeAsync, 2, nil, &protocol.Rollout{ActorID: "a", PolicyVersion: 5, PolicyEpoch: 8}, protocol.ReasonStaleVersion},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := assembler{mode: c.mode, maxLag: c.maxLag, minActors: 1, pending: c.pending}
+			reason, ok := a.offer(c.r, 5, 9)
+			if reason != c.want || ok != (c.want == "") {
+				t.Fatalf("offer = (%q, %v), want (%q, %v)", reason, ok, c.want, c.want == "")
+			}
+		})
+	}
+}
+
+func TestAssemblerReady(t *testing.T) {
+	sync := assembler{mode: ModeSync, minActors: 2}
+	if _, ok := sync.offer(rollout("b", 5), 5, 9); !ok {
+		t.Fatal("refused")
+	}
+	if sync.ready([]string{"a", "b"}) {
+		t.Fatal("sync batch ready without actor a")
+	}
+	if sync.ready([]string{"b"}) {
+		t.Fatal("sync batch ready below min_actors")
+	}
+	sync.offer(rollout("a", 5), 5, 9)
+	if !sync.ready([]string{"a", "b"}) {
+		t.Fatal("sync batch not ready with every live actor in")
+	}
+	batch := sync.take()
+	if len(batch) != 2 || batch[0].ActorID != "a" || batch[1].ActorID != "b" {
+		t.Fatalf("sync batch not ordered by actor: %v, %v", batch[0].ActorID, batch[1].ActorID)
+	}
+	if sync.ready([]string{"a", "b"}) || len(sync.pending) != 0 {
+		t.Fatal("take did not start a new batch")
+	}
+
+	async := assembler{mode: ModeAsync, maxLag: 4, minActors: 1}
+	async.offer(rollout("a", 5), 5, 9)
+	if async.ready([]string{"a", "b"}) {
+		t.Fatal("async batch ready with fewer rollouts than live actors")
+	}
+	async.offer(rollout("a", 5), 5, 9)
+	if !async.ready([]string{"a", "b"}) {
+		t.Fatal("async batch of two rollouts not ready for two live actors")
+	}
+	fixed := assembler{mode: ModeAsync, maxLag: 4, minActors: 1, perUpdate: 3}
+	fixed.offer(rollout("a", 5), 5, 9)
+	fixed.offer(rollout("b", 5), 5, 9)
+	if fixed.ready([]string{"a", "b"}) {
+		t.Fatal("rollouts_per_update 3 ready after 2")
+	}
+}
