@@ -26,7 +26,7 @@ import (
 
 const testRun = "t"
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -36,7 +36,7 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func startNATS(t *testing.T, port int) *server.Server {
+func startNATS(t testing.TB, port int) *server.Server {
 	t.Helper()
 	ns, err := natsserver.Start(natsserver.Config{Port: port})
 	if err != nil {
@@ -50,7 +50,7 @@ func stopNATS(ns *server.Server) {
 	ns.WaitForShutdown()
 }
 
-func connect(t *testing.T, url string) *nats.Conn {
+func connect(t testing.TB, url string) *nats.Conn {
 	t.Helper()
 	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
 		nats.RetryOnFailedConnect(true), nats.ReconnectBufSize(16<<20))
@@ -61,7 +61,7 @@ func connect(t *testing.T, url string) *nats.Conn {
 	return nc
 }
 
-func testEnvConfig(t *testing.T) envsim.Config {
+func testEnvConfig(t testing.TB) envsim.Config {
 	t.Helper()
 	cfg := envsim.DefaultConfig()
 	sc, err := envsim.ScenarioByName(envsim.MixedScenarioName)
@@ -72,7 +72,7 @@ func testEnvConfig(t *testing.T) envsim.Config {
 	return cfg
 }
 
-func testSpec(t *testing.T, cfg envsim.Config) learner.EnvSpec {
+func testSpec(t testing.TB, cfg envsim.Config) learner.EnvSpec {
 	t.Helper()
 	c, err := envsim.New(cfg)
 	if err != nil {
@@ -98,7 +98,7 @@ type learnerProc struct {
 	nc  *nats.Conn
 }
 
-func startLearner(t *testing.T, url string, cfg learner.ServiceConfig, spec learner.EnvSpec) *learnerProc {
+func startLearner(t testing.TB, url string, cfg learner.ServiceConfig, spec learner.EnvSpec) *learnerProc {
 	t.Helper()
 	nc := connect(t, url)
 	reg := prometheus.NewRegistry()
@@ -114,7 +114,7 @@ func startLearner(t *testing.T, url string, cfg learner.ServiceConfig, spec lear
 	return p
 }
 
-func (p *learnerProc) stop(t *testing.T) {
+func (p *learnerProc) stop(t testing.TB) {
 	if p.svc == nil {
 		return
 	}
@@ -156,12 +156,17 @@ type actorProc struct {
 	stopped sync.Once
 }
 
-func startActor(t *testing.T, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config) *actorProc {
+func startActor(t testing.TB, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config) *actorProc {
+	t.Helper()
+	return startActorSized(t, url, id, mode, seed, ecfg, 2, 16)
+}
+
+func startActorSized(t testing.TB, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config, numEnvs, horizon int) *actorProc {
 	t.Helper()
 	cfg := actor.DefaultConfig()
-	cfg.ID, cfg.Run, cfg.Mode, cfg.Horizon, cfg.Seed = id, testRun, actor.Mode(mode), 16, seed
+	cfg.ID, cfg.Run, cfg.Mode, cfg.Horizon, cfg.Seed = id, testRun, actor.Mode(mode), horizon, seed
 	cfg.HeartbeatInterval, cfg.SyncWait, cfg.WeightsTimeout = 100*time.Millisecond, time.Second, 500*time.Millisecond
-	envs := make([]envsim.Env, 2)
+	envs := make([]envsim.Env, numEnvs)
 	for i := range envs {
 		c, err := envsim.New(ecfg)
 		if err != nil {
@@ -183,7 +188,7 @@ func startActor(t *testing.T, url string, id string, mode learner.Mode, seed uin
 }
 
 // stop ends the actor like a killed process: its connection goes away.
-func (p *actorProc) stop(t *testing.T) {
+func (p *actorProc) stop(t testing.TB) {
 	p.stopped.Do(func() {
 		p.cancel()
 		select {
@@ -203,7 +208,7 @@ func (p *actorProc) weightsVersion() uint64 { return uint64(testutil.ToFloat64(p
 func testutilValue(c prometheus.Collector) float64 { return testutil.ToFloat64(c) }
 
 // waitFor polls cond until it holds or the timeout ends the test.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -215,7 +220,7 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 }
 
 // latestWeights asks policy.latest like evaluate does.
-func latestWeights(t *testing.T, nc *nats.Conn) *protocol.Weights {
+func latestWeights(t testing.TB, nc *nats.Conn) *protocol.Weights {
 	t.Helper()
 	subj, err := protocol.NewSubjects(testRun)
 	if err != nil {
@@ -232,7 +237,7 @@ func latestWeights(t *testing.T, nc *nats.Conn) *protocol.Weights {
 	return w
 }
 
-func assertFinite(t *testing.T, w *protocol.Weights) {
+func assertFinite(t testing.TB, w *protocol.Weights) {
 	t.Helper()
 	for i, p := range w.Params {
 		if math.IsNaN(p) || math.IsInf(p, 0) {

@@ -34,6 +34,7 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	horizon := fs.Int("horizon", d.Horizon, "steps per environment per rollout")
 	seed := fs.Uint64("seed", 0, "seed of the actor's episodes and action sampling; 0 derives one from --id")
 	maxRollouts := fs.Int("max-rollouts", 0, "stop after this many rollouts; 0 runs until stopped")
+	maxAhead := fs.Int("max-ahead", d.MaxAhead, "async: rollouts published per policy version before waiting for the next (backpressure)")
 	httpAddr := fs.String("http", "", "address of this actor's /metrics (e.g. 0.0.0.0:9091 in a container; empty disables)")
 	logLevel := fs.String("log-level", "info", "log level (trace, debug, info, warn, error)")
 	if err := parseFlags(fs, args); err != nil {
@@ -50,6 +51,7 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	cfg := d
 	cfg.ID, cfg.Run, cfg.Mode, cfg.Horizon, cfg.Seed, cfg.MaxRollouts = *id, *run, actor.Mode(*mode), *horizon, *seed, *maxRollouts
+	cfg.MaxAhead = *maxAhead
 	if cfg.Seed == 0 {
 		h := fnv.New64a()
 		h.Write([]byte(cfg.ID))
