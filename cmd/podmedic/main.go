@@ -103,5 +103,5 @@ func usage(w io.Writer) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nFlags marked (env NAME) can also be set through that environment variable.")
+	fmt.Fprintln(w, "\nEvery flag can also be set through the environment variable shown as [env NAME] in its help.")
 }
