@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"podmedic/learner"
+	"podmedic/protocol"
+)
+
+// TestTrainWritesARunDirectory runs the one-command mode end to end on a
+// tiny budget: embedded NATS, learner and two actors over loopback.
+func TestTrainWritesARunDirectory(t *testing.T) {
+	dir := t.TempDir()
+	var out, errOut bytes.Buffer
+	err := Run(context.Background(), []string{"train", "--steps", "4096", "--actors", "2", "--envs", "2",
+		"--horizon", "64", "--epochs", "2", "--hidden", "16,16", "--http", "", "--out", dir}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("train: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	w, err := protocol.ReadSnapshotFile(filepath.Join(dir, "policy.snapshot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 actors x 2 envs x 64 steps = 256 steps per update.
+	if w.Version < 4096/256 {
+		t.Fatalf("final policy at version %d, want >= %d", w.Version, 4096/256)
+	}
+	if _, _, err := learner.LatestCheckpoint(filepath.Join(dir, "checkpoints")); err != nil {
+		t.Fatalf("no checkpoint: %v", err)
+	}
+	f, err := os.Open(filepath.Join(dir, "progress.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 1+4096/256 || strings.Join(rows[0], ",") != strings.Join(learner.ProgressColumns, ",") {
+		t.Fatalf("progress.csv has %d rows, header %v", len(rows), rows[0])
+	}
+	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "trained ") || !strings.Contains(out.String(), "transport is") {
+		t.Fatalf("no summary in output:\n%s", out.String())
+	}
+}
