@@ -143,8 +143,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			defer nc.Close()
 			actorErrs[i] = a.Run(actx)
+			// Drain flushes the last rollout and heartbeat, then closes.
+			if err := nc.Drain(); err != nil {
+				log.Debug("drain actor connection", "actor", i, "error", err)
+			}
 		}(i)
 	}
 
