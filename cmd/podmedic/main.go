@@ -23,11 +23,14 @@ type command struct {
 
 // commands lists every subcommand by name.
 var commands = map[string]command{
-	"actor":    {"run an actor process: simulated clusters stepped with the latest policy", runActor},
-	"learner":  {"run the PPO learner process: trains on actors' rollouts, serves the policy", runLearner},
-	"nats":     {"run a standalone NATS server for multi-process runs", runNATS},
-	"train":    {"train a policy in one process: embedded NATS, learner and actors", runTrain},
-	"simulate": {"run one episode of a scenario with a policy and draw its timeline", runSimulate},
+	"actor":       {"run an actor process: simulated clusters stepped with the latest policy", runActor},
+	"evaluate":    {"compare a policy (file, NATS or HTTP) with the baselines on the scenario suite", runEvaluate},
+	"healthcheck": {"probe an HTTP health endpoint (for container healthchecks)", runHealthcheck},
+	"learner":     {"run the PPO learner process: trains on actors' rollouts, serves the policy", runLearner},
+	"nats":        {"run a standalone NATS server for multi-process runs", runNATS},
+	"plot":        {"draw training curves (PNG) from a run directory's progress.csv", runPlot},
+	"train":       {"train a policy in one process: embedded NATS, learner and actors", runTrain},
+	"simulate":    {"run one episode of a scenario with a policy and draw its timeline", runSimulate},
 }
 
 // errUsage marks a usage mistake already reported to the user (exit code 2).
@@ -101,7 +104,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-11s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nEvery flag can also be set through the environment variable shown as [env NAME] in its help.")
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 
 	"podmedic/actor"
 	"podmedic/envsim"
+	"podmedic/eval"
 	"podmedic/internal/natsserver"
 	"podmedic/learner"
 	"podmedic/protocol"
@@ -172,10 +174,16 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	st := svc.Status()
+	curves, curvesErr := eval.WriteCurves(scfg.ProgressPath, dir)
 	fmt.Fprintf(stdout, "\ntrained %d env steps in %s (%.0f steps/s), policy version %d; final policy %s\n",
 		st.EnvSteps, time.Since(started).Round(time.Second), float64(st.EnvSteps)/time.Since(started).Seconds(), st.Version, snapPath)
 	if b, err := readBreakdown(reg, time.Since(started)); err == nil {
 		b.print(stdout, *actors)
+	}
+	if curvesErr != nil {
+		log.Warn("training curves not written", "error", curvesErr)
+	} else {
+		fmt.Fprintf(stdout, "training curves: %s\n", strings.Join(curves, ", "))
 	}
 	if interrupted {
 		return context.Canceled
