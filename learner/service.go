@@ -316,7 +316,7 @@ func (s *Service) Open(ctx context.Context) error {
 		}
 		// Bounded client-side buffers: beyond them NATS drops messages
 		// (reported as slow consumer) instead of growing memory.
-		if err := sub.SetPendingLimits(4096, 256<<20); err != nil {
+		if err := sub.SetPendingLimits(4096, 64<<20); err != nil {
 			s.unsubscribe()
 			return fmt.Errorf("learner: pending limits %s: %w", sb.subject, err)
 		}
