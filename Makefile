@@ -4,7 +4,7 @@ BIN     ?= bin/podmedic
 PKGS    ?= ./...
 RUN_DIR ?= runs/make-run
 
-.PHONY: build test run bench lint fmt clean
+.PHONY: build test run bench lint fmt clean compose-test
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/podmedic
@@ -19,6 +19,10 @@ run: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s $(PKGS)
+
+# Real docker compose: our image FROM scratch, NATS, learner, scaled actors.
+compose-test: build
+	bash deploy/compose/test.sh
 
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
