@@ -247,3 +247,19 @@ func assertFinite(t testing.TB, w *protocol.Weights) {
 }
 
 func natsURL(port int) string { return "nats://127.0.0.1:" + strconv.Itoa(port) }
+
+// gaugeValue reads an unlabelled-but-for-run gauge from a learner's registry.
+func gaugeValue(t testing.TB, p *learnerProc, name string) float64 {
+	t.Helper()
+	mfs, err := p.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range mfs {
+		if f.GetName() == name && len(f.GetMetric()) > 0 {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}

@@ -329,6 +329,8 @@ func (s *Service) Open(ctx context.Context) error {
 	s.started = s.now()
 	s.stepsAtStart = s.envSteps
 	s.setStatus()
+	// A resumed learner reports its version before its first update.
+	s.metrics.PolicyVersion.Set(float64(s.ppo.Version()))
 	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.ppo.Version())
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(1)

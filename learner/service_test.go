@@ -63,6 +63,9 @@ func TestLearnerRestartResumesAtSameVersion(t *testing.T) {
 	if got := l2.version(); got != stoppedAt {
 		t.Fatalf("restarted learner at version %d, want %d", got, stoppedAt)
 	}
+	if got := gaugeValue(t, l2, "podmedic_learner_policy_version"); got < float64(stoppedAt) {
+		t.Fatalf("restarted learner reports policy version %v, want >= %d", got, stoppedAt)
+	}
 	waitFor(t, 20*time.Second, "training to continue after the restart", func() bool { return l2.version() >= stoppedAt+3 })
 	if a.weightsVersion() < stoppedAt {
 		t.Fatalf("actor at version %d after the restart, want >= %d", a.weightsVersion(), stoppedAt)
