@@ -108,6 +108,9 @@ func (a *Actor) Run(ctx context.Context) error {
 		a.log.Warn("hello failed", "error", err)
 	}
 	if err := a.fetchWeights(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before the learner answered: a clean stop
+		}
 		return err
 	}
 	a.col.reset()

@@ -136,9 +136,11 @@ func TestNATSRestart(t *testing.T) {
 	ns := startNATS(t, port)
 	ecfg := testEnvConfig(t)
 	l := startLearner(t, natsURL(port), testServiceConfig(learner.ModeAsync), testSpec(t, ecfg))
-	startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
-	startActor(t, natsURL(port), "actor-1", learner.ModeAsync, 2, ecfg)
-	waitFor(t, 20*time.Second, "version 2", func() bool { return l.version() >= 2 })
+	a0 := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
+	a1 := startActor(t, natsURL(port), "actor-1", learner.ModeAsync, 2, ecfg)
+	waitFor(t, 20*time.Second, "version 2 with both actors collecting", func() bool {
+		return l.version() >= 2 && a0.weightsVersion() > 0 && a1.weightsVersion() > 0
+	})
 
 	stopNATS(ns)
 	time.Sleep(300 * time.Millisecond)
@@ -146,6 +148,9 @@ func TestNATSRestart(t *testing.T) {
 	ns = startNATS(t, port)
 	defer stopNATS(ns)
 	waitFor(t, 30*time.Second, "training to resume after the NATS restart", func() bool { return l.version() >= v+3 })
+	waitFor(t, 10*time.Second, "both actors to follow the new versions", func() bool {
+		return a0.weightsVersion() > v && a1.weightsVersion() > v
+	})
 	if l.svc.Status().Actors != 2 {
 		t.Fatalf("%d actors after the restart, want 2", l.svc.Status().Actors)
 	}
