@@ -70,12 +70,19 @@ type ServiceConfig struct {
 	ProgressPath string `yaml:"progress_path" json:"progress_path"`
 }
 
-// DefaultServiceConfig returns the documented defaults.
+// DefaultServiceConfig returns the documented defaults. Its PPO settings
+// differ from DefaultPPOConfig (the reference implementations' 10 epochs
+// of minibatch 64) in two places: 4 epochs of minibatch 256. The learner
+// spent 96% of its wall time in updates with the reference settings, so a
+// run of fixed wall time saw 5x fewer env steps; with these it reaches a
+// better policy in the same minutes (see the README's evaluation).
 func DefaultServiceConfig() ServiceConfig {
+	ppo := DefaultPPOConfig()
+	ppo.Epochs, ppo.MinibatchSize = 4, 256
 	return ServiceConfig{
 		Run: "default", Mode: ModeAsync, MaxPolicyLag: 4, MinActors: 1,
 		CheckpointEvery: 10, KeepCheckpoints: 3, HeartbeatTimeout: 10 * time.Second,
-		QueueCapacity: 64, Seed: 1, Hidden: []int{64, 64}, PPO: DefaultPPOConfig(),
+		QueueCapacity: 64, Seed: 1, Hidden: []int{64, 64}, PPO: ppo,
 	}
 }
 

@@ -33,7 +33,7 @@ type learnerFlags struct {
 
 func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string) {
 	d := learner.DefaultServiceConfig()
-	p := learner.DefaultPPOConfig()
+	p := d.PPO
 	fs.StringVar(&l.run, "run", defaultRun, "run name: every process of one run uses the same (subjects podmedic.<run>.*)")
 	fs.StringVar(&l.mode, "mode", string(d.Mode), "sync (exact on-policy, reproducible) or async (rollouts up to --max-policy-lag versions old)")
 	fs.IntVar(&l.maxLag, "max-policy-lag", d.MaxPolicyLag, "async: oldest policy version accepted, in versions behind the current one")
@@ -65,6 +65,8 @@ func (l *learnerFlags) config(set map[string]bool, stepsPerUpdate int64) (learne
 	}
 	c.Hidden = hidden
 	if l.ppoConfig != "" {
+		// A file starts from the reference PPO defaults (docs), not from
+		// the service's faster ones, so it means what it says.
 		if c.PPO, err = readPPOConfig(l.ppoConfig); err != nil {
 			return c, err
 		}

@@ -29,7 +29,7 @@ import (
 // Defaults of `podmedic train` (and so `make run`): sized to finish in a
 // few minutes on a 2-core laptop.
 const (
-	defaultTrainSteps   = 1_000_000
+	defaultTrainSteps   = 5_000_000
 	defaultTrainActors  = 2
 	defaultTrainEnvs    = 8
 	defaultTrainHorizon = 128
@@ -49,6 +49,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	envs := fs.Int("envs", defaultTrainEnvs, "environments per actor")
 	horizon := fs.Int("horizon", defaultTrainHorizon, "steps per environment per rollout")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "address of /metrics, /healthz and /v1/policy (empty disables)")
+	evalEpisodes := fs.Int("eval-episodes", 5, "episodes per scenario and policy in the closing evaluation (DIR/eval); 0 skips it")
 	logLevel := fs.String("log-level", "warn", "log level (trace, debug, info, warn, error)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -64,6 +65,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return flagError{fmt.Errorf("--envs: want 1..1024, got %d", *envs)}
 	case *horizon < 1 || *horizon > 4096:
 		return flagError{fmt.Errorf("--horizon: want 1..4096, got %d", *horizon)}
+	case *evalEpisodes < 0:
+		return flagError{fmt.Errorf("--eval-episodes: want >= 0, got %d", *evalEpisodes)}
 	case lf.totalSteps < 1:
 		return flagError{fmt.Errorf("--steps: want >= 1, got %d", lf.totalSteps)}
 	}
@@ -187,6 +190,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if interrupted {
 		return context.Canceled
+	}
+	if *evalEpisodes > 0 {
+		fmt.Fprintf(stdout, "\nevaluating the final policy (%d episodes per scenario and policy)\n", *evalEpisodes)
+		if err := evaluateSnapshot(ctx, snapPath, filepath.Join(dir, "eval"), *evalEpisodes, ecfg, stdout); err != nil {
+			return err
+		}
 	}
 	return nil
 }
