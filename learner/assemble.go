@@ -91,7 +91,9 @@ func (a *assembler) has(actor string) bool {
 	return false
 }
 
-// take returns the batch and starts a new one. In sync mode the rollouts
+// take returns every pending rollout as the batch and starts a new one:
+// in async mode actors run up to MaxAhead rollouts ahead, and using all
+// fresh data beats letting it go stale in the queue. In sync mode the rollouts
 // are ordered by actor id so that a seeded run is reproducible whatever
 // order they arrived in.
 func (a *assembler) take() []*protocol.Rollout {

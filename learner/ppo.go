@@ -65,7 +65,8 @@ type PPO struct {
 	cfg          PPOConfig
 	totalUpdates int
 	seed         uint64
-	updates      int64 // updates attempted, drives annealing and shuffling
+	updates      int64   // updates attempted, drives annealing and shuffling
+	progress     float64 // SetProgress's fraction, or -1 to anneal by updates
 	version      uint64
 	adam         *Adam
 	d, na        int // observation size, number of actions
@@ -103,7 +104,7 @@ func NewPPO(net *policy.Net, cfg PPOConfig, totalUpdates int, rng *rand.Rand) (*
 		return nil, fmt.Errorf("new ppo: %w: total updates %d, want >= 1", ErrConfig, totalUpdates)
 	}
 	n := net.NumParams()
-	p := &PPO{net: net, cfg: cfg, totalUpdates: totalUpdates, seed: rng.Uint64(),
+	p := &PPO{net: net, cfg: cfg, totalUpdates: totalUpdates, seed: rng.Uint64(), progress: -1,
 		adam: NewAdam(n, cfg.AdamBeta1, cfg.AdamBeta2, cfg.AdamEps),
 		pcg:  rand.NewPCG(0, 0), bParams: make([]float64, n), bM: make([]float64, n), bV: make([]float64, n)}
 	p.rng = rand.New(p.pcg)
@@ -149,7 +150,23 @@ func growF64(s []float64, n int) []float64 {
 // first update, falling linearly to 1/totalUpdates at the last and staying
 // there afterwards.
 func (p *PPO) schedule() float64 {
-	return math.Max(1-float64(p.updates)/float64(p.totalUpdates), 1/float64(p.totalUpdates))
+	done := float64(p.updates) / float64(p.totalUpdates)
+	if p.progress >= 0 {
+		done = p.progress
+	}
+	return math.Max(1-done, 1/float64(p.totalUpdates))
+}
+
+// SetProgress makes the annealing follow the caller's measure of progress
+// (for the distributed learner: env steps consumed over the budget, since
+// its batches vary in size) instead of the update count. done is clamped
+// to [0, 1]; a negative value restores the update-count schedule.
+func (p *PPO) SetProgress(done float64) {
+	if done < 0 || math.IsNaN(done) {
+		p.progress = -1
+		return
+	}
+	p.progress = math.Min(done, 1)
 }
 
 // Update runs GAE over segs and Epochs passes of shuffled minibatches, and

@@ -475,8 +475,18 @@ func (s *Service) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case r := <-s.rollouts:
-			s.metrics.QueueLength.Set(float64(len(s.rollouts)))
 			s.onValidRollout(r)
+			// Take whatever else has arrived, so the batch holds all fresh
+			// data instead of leaving it to go stale in the queue.
+			for drained := false; !drained; {
+				select {
+				case r := <-s.rollouts:
+					s.onValidRollout(r)
+				default:
+					drained = true
+				}
+			}
+			s.metrics.QueueLength.Set(float64(len(s.rollouts)))
 		case l := <-s.lifesigns:
 			s.touch(l.actor, l.incarnation)
 		case now := <-tick.C:
@@ -557,6 +567,9 @@ func (s *Service) update() {
 		s.segs = append(s.segs, segmentOf(r))
 		steps += int64(r.NumEnvs * r.Horizon)
 		s.metrics.PolicyLag.Observe(float64(s.ppo.Version() - r.PolicyVersion))
+	}
+	if s.cfg.TotalSteps > 0 {
+		s.ppo.SetProgress(float64(s.envSteps) / float64(s.cfg.TotalSteps))
 	}
 	start := time.Now()
 	st, err := s.ppo.Update(s.segs)
