@@ -34,7 +34,7 @@ type Config struct {
 	Run string
 	// Mode is sync or async; it must match the learner's.
 	Mode Mode
-	// Horizon is T, steps per environment per rollout (1..4096). Default 128.
+	// Horizon is T, steps per environment per rollout (1..4096). Default 64.
 	Horizon int
 	// Seed fixes the action sampling and the environments' episodes.
 	Seed uint64
@@ -62,7 +62,7 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		Run: "default", Mode: ModeAsync, Horizon: 128, Seed: 1,
+		Run: "default", Mode: ModeAsync, Horizon: 64, Seed: 1,
 		HeartbeatInterval: time.Second, WeightsTimeout: 2 * time.Second,
 		SyncWait: 5 * time.Second, MaxBuffered: 4, MaxAhead: 2,
 	}

@@ -32,7 +32,7 @@ const (
 	defaultTrainSteps   = 5_000_000
 	defaultTrainActors  = 2
 	defaultTrainEnvs    = 8
-	defaultTrainHorizon = 128
+	defaultTrainHorizon = 64
 )
 
 // runTrain is the one-command mode: an embedded NATS server, the learner
