@@ -27,9 +27,12 @@ func TestTrainWritesARunDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 2 actors x 2 envs x 64 steps = 256 steps per update.
-	if w.Version < 4096/256 {
-		t.Fatalf("final policy at version %d, want >= %d", w.Version, 4096/256)
+	// Rollouts are 2 envs x 64 steps = 128 env steps; an async update
+	// takes at most MaxAhead (2) per actor, and one per live actor at
+	// least (a single one before the second actor has joined), so 4096
+	// steps make between 8 and 32 updates.
+	if w.Version < 8 || w.Version > 32 {
+		t.Fatalf("final policy at version %d, want 8..32", w.Version)
 	}
 	if _, _, err := learner.LatestCheckpoint(filepath.Join(dir, "checkpoints")); err != nil {
 		t.Fatalf("no checkpoint: %v", err)
@@ -43,7 +46,7 @@ func TestTrainWritesARunDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) < 1+4096/256 || strings.Join(rows[0], ",") != strings.Join(learner.ProgressColumns, ",") {
+	if uint64(len(rows)) != 1+w.Version || strings.Join(rows[0], ",") != strings.Join(learner.ProgressColumns, ",") {
 		t.Fatalf("progress.csv has %d rows, header %v", len(rows), rows[0])
 	}
 	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err != nil {
