@@ -19,7 +19,7 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var lf learnerFlags
 	var ef envFlags
 	var nf natsFlags
-	lf.register(fs, "default")
+	lf.register(fs, "default", learner.DefaultServiceConfig().Mode)
 	ef.register(fs)
 	nf.register(fs)
 	fs.Int64Var(&lf.totalSteps, "steps", 0, "env steps to train for; 0 trains until stopped. The learner keeps serving its final policy afterwards")

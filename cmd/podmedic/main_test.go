@@ -5,6 +5,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"podmedic/learner"
 )
 
 func TestRunExitCodes(t *testing.T) {
@@ -48,7 +50,7 @@ func TestFlagsFromEnvironmentLoseToCommandLine(t *testing.T) {
 	t.Setenv("PODMEDIC_LR", "0.001")
 	var lf learnerFlags
 	fs := newFlagSet("x", "x", &bytes.Buffer{})
-	lf.register(fs, "r")
+	lf.register(fs, "r", learner.ModeAsync)
 	if err := parseFlags(fs, []string{"--epochs", "5"}); err != nil {
 		t.Fatal(err)
 	}
