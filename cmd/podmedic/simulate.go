@@ -12,7 +12,10 @@ import (
 
 	"podmedic/envsim"
 	"podmedic/eval"
+	"podmedic/internal/policywire"
+	"podmedic/policy"
 	"podmedic/policy/baseline"
+	"podmedic/protocol"
 )
 
 // runSimulate runs one episode of a scenario with a policy and writes its
@@ -23,9 +26,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		"Scenarios: "+strings.Join(envsim.ScenarioNames(), ", ")+",\n"+
 		"or a YAML/JSON file holding a full config (pods, reward, scenario, ...) or a\n"+
 		"single scenario (with optional \"base: NAME\" to start from a built-in one).\n"+
-		"Policies: "+strings.Join(baseline.Names(), ", ")+".", stderr)
+		"Policies: "+strings.Join(baseline.Names(), ", ")+", or a policy.snapshot file of a training run.", stderr)
 	scenario := fs.String("scenario", "pod-kill", "built-in scenario name or path to a YAML/JSON file")
-	policyName := fs.String("policy", "hpa", "policy: "+strings.Join(baseline.Names(), ", "))
+	policyName := fs.String("policy", "hpa", "policy: "+strings.Join(baseline.Names(), ", ")+", or a trained policy's snapshot file (runs/make-run/policy.snapshot)")
 	seed := fs.Uint64("seed", 1, "episode seed")
 	steps := fs.Int("steps", 0, "episode length in steps of 15 s (0: the config's, default 200)")
 	out := fs.String("out", "", "output directory (created if missing)")
@@ -52,12 +55,9 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("simulate: %w", err)
 	}
-	pol, err := baseline.New(*policyName, cluster.Spec(), rand.New(rand.NewPCG(*seed, 0x5eed)))
+	pol, err := simulatePolicy(*policyName, cluster.Spec(), *seed)
 	if err != nil {
-		if errors.Is(err, baseline.ErrUnknownPolicy) {
-			return flagError{fmt.Errorf("simulate: --policy: %w", err)}
-		}
-		return fmt.Errorf("simulate: %w", err)
+		return err
 	}
 
 	obs := make([]float32, cluster.ObservationSize())
@@ -163,4 +163,37 @@ func writeFileWith(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// simulatePolicy returns the named baseline or, for a path, the trained
+// policy in that snapshot file (acting greedily), after checking that it
+// was trained on this observation and action layout.
+func simulatePolicy(nameOrPath string, spec envsim.Spec, seed uint64) (policy.Policy, error) {
+	rng := rand.New(rand.NewPCG(seed, 0x5eed))
+	pol, err := baseline.New(nameOrPath, spec, rng)
+	if err == nil {
+		return pol, nil
+	}
+	if !errors.Is(err, baseline.ErrUnknownPolicy) {
+		return nil, fmt.Errorf("simulate: %w", err)
+	}
+	if _, statErr := os.Stat(nameOrPath); statErr != nil {
+		return nil, flagError{fmt.Errorf("simulate: --policy: %w, and no snapshot file %q", err, nameOrPath)}
+	}
+	w, err := protocol.ReadSnapshotFile(nameOrPath)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %w", err)
+	}
+	snap, err := policywire.Snapshot(w)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %s: %w", nameOrPath, err)
+	}
+	if err := eval.CheckSnapshot(&snap, spec); err != nil {
+		return nil, fmt.Errorf("simulate: %s: %w", nameOrPath, err)
+	}
+	agent, err := policy.NewAgent(snap, true, rng)
+	if err != nil {
+		return nil, fmt.Errorf("simulate: %s: %w", nameOrPath, err)
+	}
+	return agent, nil
 }
