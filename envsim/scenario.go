@@ -4,7 +4,7 @@ import (
 	"fmt"
 )
 
-// FaultKind names a kind of injected failure. docs/simulation.md has the
+// FaultKind names a kind of injected failure. the README ("The simulation") has the
 // table of what each does to which metric and how it ends.
 type FaultKind string
 

@@ -19,7 +19,7 @@ var ErrConfig = errors.New("learner: invalid config")
 
 // PPOConfig holds the PPO hyperparameters. Defaults follow the reference
 // implementations (REFERENCE.md, "PPO details that matter"); see
-// docs/ppo.md for the reasons.
+// the README ("Policy network and PPO") for the reasons.
 type PPOConfig struct {
 	// Gamma is the discount factor, in [0, 1]. Default 0.99.
 	Gamma float64 `yaml:"gamma" json:"gamma" msgpack:"gamma"`

@@ -10,7 +10,8 @@ import (
 
 // BenchmarkEndToEnd trains over a real embedded NATS server with
 // Stable-Baselines3's default PPO settings (2x64 networks, 2048 samples
-// per update from 2 actors x 8 envs x 128 steps, 10 epochs, minibatch 64)
+// per update, 10 epochs, minibatch 64), synchronous like SB3 (collect,
+// then update), from 1 actor x 16 envs or 2 actors x 8 envs of 128 steps,
 // and reports env steps per second of wall time.
 func BenchmarkEndToEnd(b *testing.B) {
 	for _, actors := range []int{1, 2} {
@@ -34,14 +35,14 @@ func runEndToEnd(b *testing.B, actors, updates int) (int64, time.Duration) {
 	defer stopNATS(ns)
 	ecfg := testEnvConfig(b)
 	cfg := learner.DefaultServiceConfig()
-	cfg.Run, cfg.Mode = testRun, learner.ModeAsync
+	cfg.Run, cfg.Mode, cfg.MinActors = testRun, learner.ModeSync, actors
+	cfg.PPO = learner.DefaultPPOConfig() // SB3's: 10 epochs of minibatch 64
 	cfg.StepsPerUpdate = 2048
 	cfg.TotalSteps = int64(updates) * cfg.StepsPerUpdate
-	cfg.RolloutsPerUpdate = actors
 	l := startLearner(b, natsURL(port), cfg, testSpec(b, ecfg))
 	start := time.Now()
 	for i := 0; i < actors; i++ {
-		startActorSized(b, natsURL(port), fmt.Sprintf("actor-%d", i), learner.ModeAsync, uint64(i+1), ecfg, 16/actors, 128)
+		startActorSized(b, natsURL(port), fmt.Sprintf("actor-%d", i), learner.ModeSync, uint64(i+1), ecfg, 16/actors, 128)
 	}
 	select {
 	case <-l.svc.Done():
