@@ -43,7 +43,7 @@ func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string, defaultMode
 	fs.IntVar(&l.queue, "queue", d.QueueCapacity, "rollouts that may wait for the update loop; more are dropped and counted")
 	fs.Uint64Var(&l.seed, "seed", d.Seed, "seed of the initial parameters, minibatch shuffling and (train) the actors")
 	fs.StringVar(&l.hidden, "hidden", "64,64", "hidden layer widths of the policy and value networks")
-	fs.StringVar(&l.ppoConfig, "ppo-config", "", "YAML/JSON file of PPO hyperparameters (see the README, "Policy network and PPO"); flags below override it")
+	fs.StringVar(&l.ppoConfig, "ppo-config", "", "YAML/JSON file of PPO hyperparameters (see the README, section Policy network and PPO); flags below override it")
 	fs.Float64Var(&l.lr, "lr", p.LearningRate, "Adam learning rate at the start (decays linearly to 0 over --steps)")
 	fs.IntVar(&l.epochs, "epochs", p.Epochs, "PPO epochs per update")
 	fs.IntVar(&l.minibatch, "minibatch", p.MinibatchSize, "PPO minibatch size")
