@@ -17,6 +17,9 @@ func runNATS(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	httpPort := fs.Int("nats-http-port", 8222, "monitoring port (/varz, /connz, /healthz); 0 disables")
 	maxPayload := fs.Int("nats-max-payload", natsserver.DefaultMaxPayload, "largest message in bytes")
 	debug := fs.Bool("nats-debug", false, "log the server's own messages")
+	token := fs.String("auth-token", "", "require this token of every client (clients: --nats-token)")
+	user := fs.String("auth-user", "", "require this user of every client, with --auth-password (clients: --nats-user/--nats-password)")
+	password := fs.String("auth-password", "", "password of --auth-user")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -28,6 +31,7 @@ func runNATS(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	ns, err := natsserver.Start(natsserver.Config{
 		Host: *host, Port: *port, HTTPPort: *httpPort, MaxPayload: int32(*maxPayload), Debug: *debug,
+		Token: *token, User: *user, Password: *password,
 	})
 	if err != nil {
 		return err

@@ -27,6 +27,10 @@ type Config struct {
 	HTTPPort int
 	// MaxPayload in bytes; 0 means DefaultMaxPayload.
 	MaxPayload int32
+	// Token, if set, is required of every client (token authentication).
+	Token string
+	// User and Password, if set, are required of every client.
+	User, Password string
 	// Debug turns on the server's own logging to stderr.
 	Debug bool
 }
@@ -53,6 +57,14 @@ func Start(cfg Config) (*server.Server, error) {
 		MaxPending: 16 * int64(cfg.MaxPayload),
 		NoSigs:     true,
 		NoLog:      !cfg.Debug,
+	}
+	switch {
+	case cfg.Token != "" && cfg.User != "":
+		return nil, errors.New("natsserver: choose token or user/password authentication, not both")
+	case cfg.Token != "":
+		opts.Authorization = cfg.Token
+	case cfg.User != "":
+		opts.Username, opts.Password = cfg.User, cfg.Password
 	}
 	if cfg.Port == 0 {
 		opts.Port = server.DEFAULT_PORT
