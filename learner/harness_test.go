@@ -156,16 +156,19 @@ type actorProc struct {
 	stopped sync.Once
 }
 
-func startActor(t testing.TB, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config) *actorProc {
+func startActor(t testing.TB, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config, tune ...func(*actor.Config)) *actorProc {
 	t.Helper()
-	return startActorSized(t, url, id, mode, seed, ecfg, 2, 16)
+	return startActorSized(t, url, id, mode, seed, ecfg, 2, 16, tune...)
 }
 
-func startActorSized(t testing.TB, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config, numEnvs, horizon int) *actorProc {
+func startActorSized(t testing.TB, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config, numEnvs, horizon int, tune ...func(*actor.Config)) *actorProc {
 	t.Helper()
 	cfg := actor.DefaultConfig()
 	cfg.ID, cfg.Run, cfg.Mode, cfg.Horizon, cfg.Seed = id, testRun, actor.Mode(mode), horizon, seed
 	cfg.HeartbeatInterval, cfg.SyncWait, cfg.WeightsTimeout = 100*time.Millisecond, time.Second, 500*time.Millisecond
+	for _, f := range tune {
+		f(&cfg)
+	}
 	envs := make([]envsim.Env, numEnvs)
 	for i := range envs {
 		c, err := envsim.New(ecfg)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"podmedic/actor"
 	"podmedic/learner"
 )
 
@@ -136,14 +137,26 @@ func TestNATSRestart(t *testing.T) {
 	ns := startNATS(t, port)
 	ecfg := testEnvConfig(t)
 	l := startLearner(t, natsURL(port), testServiceConfig(learner.ModeAsync), testSpec(t, ecfg))
-	a0 := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
+	// actor-0 has no per-version backpressure, so only the disconnection
+	// bound can stop it from collecting while NATS is down.
+	a0 := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg, func(c *actor.Config) { c.MaxAhead = 1 << 20 })
 	a1 := startActor(t, natsURL(port), "actor-1", learner.ModeAsync, 2, ecfg)
 	waitFor(t, 20*time.Second, "version 2 with both actors collecting", func() bool {
 		return l.version() >= 2 && a0.weightsVersion() > 0 && a1.weightsVersion() > 0
 	})
 
 	stopNATS(ns)
-	time.Sleep(300 * time.Millisecond)
+	// While NATS is down, actors collect only up to their buffer bound
+	// (MaxBuffered rollouts in the reconnect buffer), then wait.
+	before := testutilValue(a0.m.RolloutsPublished)
+	time.Sleep(time.Second)
+	maxBuffered := float64(actor.DefaultConfig().MaxBuffered)
+	if got := testutilValue(a0.m.RolloutsPublished) - before; got > maxBuffered+1 {
+		t.Fatalf("actor published %v rollouts while disconnected, bound is %v", got, maxBuffered)
+	}
+	if got := testutilValue(a0.m.Buffered); got > maxBuffered {
+		t.Fatalf("actor buffered %v rollouts, bound is %v", got, maxBuffered)
+	}
 	v := l.version()
 	ns = startNATS(t, port)
 	defer stopNATS(ns)
