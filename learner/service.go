@@ -231,6 +231,8 @@ func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.
 	if err := s.initModel(); err != nil {
 		return nil, err
 	}
+	s.started = s.now()
+	s.setStatus() // Status is valid from here on, also before Open
 	return s, nil
 }
 
