@@ -75,7 +75,7 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer nc.Close()
-	stopHTTP, err := serveHTTP(*httpAddr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), log)
+	stopHTTP, err := serveHTTP(httpAddr, promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}), log)
 	if err != nil {
 		return err
 	}

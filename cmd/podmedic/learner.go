@@ -80,7 +80,7 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
-	stopHTTP, err := serveHTTP(*httpAddr, svc.Handler(), log)
+	stopHTTP, err := serveHTTP(httpAddr, svc.Handler(), log)
 	if err != nil {
 		return errors.Join(err, svc.Close(context.Background()))
 	}

@@ -127,7 +127,14 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
-	stopHTTP, err := serveHTTP(*httpAddr, svc.Handler(), log)
+	stopHTTP, err := serveHTTP(httpAddr, svc.Handler(), log)
+	if err != nil && !set["http"] && *httpAddr != "" {
+		// The default port is taken (another run?): a one-command run
+		// should not fail for that, so take any free loopback port.
+		log.Warn("default HTTP address busy, using a free port", "address", *httpAddr, "error", err)
+		*httpAddr = "127.0.0.1:0"
+		stopHTTP, err = serveHTTP(httpAddr, svc.Handler(), log)
+	}
 	if err != nil {
 		closeErr := svc.Close(context.Background())
 		return errors.Join(err, closeErr)
@@ -275,16 +282,18 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// serveHTTP serves h on addr until the returned stop is called. An empty
-// addr serves nothing.
-func serveHTTP(addr string, h http.Handler, log hclog.Logger) (stop func(), err error) {
-	if addr == "" {
+// serveHTTP serves h on *addr until the returned stop is called, and
+// rewrites *addr to the address actually bound (port 0 picks one). An
+// empty address serves nothing.
+func serveHTTP(addr *string, h http.Handler, log hclog.Logger) (stop func(), err error) {
+	if *addr == "" {
 		return func() {}, nil
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on --http %s: %w", addr, err)
+		return nil, fmt.Errorf("listen on --http %s: %w", *addr, err)
 	}
+	*addr = ln.Addr().String()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	done := make(chan struct{})
 	go func() {
