@@ -13,8 +13,10 @@ build:
 test:
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
-# The main job: one-command training on the embedded NATS server.
+# The main job: one-command training on the embedded NATS server. It
+# starts afresh (podmedic train --out DIR on an existing run resumes it).
 run: build
+	rm -rf $(RUN_DIR)
 	$(BIN) train --out $(RUN_DIR)
 
 bench:

@@ -340,6 +340,10 @@ func (s *Service) Open(ctx context.Context) error {
 	s.setStatus()
 	// A resumed learner reports its version before its first update.
 	s.metrics.PolicyVersion.Set(float64(s.ppo.Version()))
+	if s.finished() {
+		// Resumed from a run that had already used its budget.
+		s.doneOnce.Do(func() { close(s.done) })
+	}
 	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.ppo.Version())
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(1)

@@ -67,6 +67,11 @@ func TestLearnerRestartResumesAtSameVersion(t *testing.T) {
 	if got := gaugeValue(t, l2, "podmedic_learner_policy_version"); got < float64(stoppedAt) {
 		t.Fatalf("restarted learner reports policy version %v, want >= %d", got, stoppedAt)
 	}
+	select {
+	case <-l2.svc.Done():
+		t.Fatal("a learner without a step budget reported itself done")
+	default:
+	}
 	waitFor(t, 20*time.Second, "training to continue after the restart", func() bool { return l2.version() >= stoppedAt+3 })
 	if a.weightsVersion() < stoppedAt {
 		t.Fatalf("actor at version %d after the restart, want >= %d", a.weightsVersion(), stoppedAt)
@@ -202,5 +207,32 @@ func TestSyncModeIsReproducible(t *testing.T) {
 		if p1[i] != p2[i] {
 			t.Fatalf("parameter %d differs between two seeded sync runs: %v vs %v", i, p1[i], p2[i])
 		}
+	}
+}
+
+// A learner resumed from a run that already used its budget is done at
+// once instead of waiting for updates that will never come.
+func TestResumedFinishedRunIsDone(t *testing.T) {
+	port := freePort(t)
+	ns := startNATS(t, port)
+	defer stopNATS(ns)
+	ecfg := testEnvConfig(t)
+	spec := testSpec(t, ecfg)
+	cfg := testServiceConfig(learner.ModeSync)
+	cfg.CheckpointDir = t.TempDir()
+	cfg.StepsPerUpdate, cfg.TotalSteps = 64, 128
+	l := startLearner(t, natsURL(port), cfg, spec)
+	startActor(t, natsURL(port), "actor-0", learner.ModeSync, 1, ecfg)
+	select {
+	case <-l.svc.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatal("first run did not finish")
+	}
+	l.stop(t)
+	l2 := startLearner(t, natsURL(port), cfg, spec)
+	select {
+	case <-l2.svc.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("resumed finished run is not done")
 	}
 }

@@ -168,6 +168,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	fmt.Fprintf(stdout, "training %s: %d actors x %d envs x %d steps per rollout, %s mode, %d env steps; run directory %s\n",
 		scfg.Run, *actors, *envs, *horizon, scfg.Mode, scfg.TotalSteps, dir)
+	if st := svc.Status(); st.Version > 0 {
+		fmt.Fprintf(stdout, "resuming the run in %s at policy version %d, %d of %d env steps done\n", dir, st.Version, st.EnvSteps, scfg.TotalSteps)
+	}
 	if *httpAddr != "" {
 		fmt.Fprintf(stdout, "metrics on http://%s/metrics, latest policy on http://%s/v1/policy\n", *httpAddr, *httpAddr)
 	}
