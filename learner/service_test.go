@@ -153,6 +153,7 @@ func TestNATSRestart(t *testing.T) {
 	stopNATS(ns)
 	// While NATS is down, actors collect only up to their buffer bound
 	// (MaxBuffered rollouts in the reconnect buffer), then wait.
+	waitFor(t, 5*time.Second, "the actor to notice the disconnection", func() bool { return !a0.nc.IsConnected() })
 	before := testutilValue(a0.m.RolloutsPublished)
 	time.Sleep(time.Second)
 	maxBuffered := float64(actor.DefaultConfig().MaxBuffered)
