@@ -25,22 +25,21 @@ type EpisodeStat struct {
 	Terminated bool
 }
 
-// Collector steps K environments with a policy network and fills
-// Segments: it normalises observations, samples actions, auto-resets
-// finished episodes (with fresh seeds from its rng), and records the value
-// of the final observation of truncated episodes so the learner can
-// bootstrap. Observation statistics are not updated here: the caller merges
+// Collector steps K environments (an envsim.VecEnv, which auto-resets
+// finished episodes) with a policy network and fills Segments: it
+// normalises observations, samples actions, and records the value of the
+// final observation of truncated episodes so the learner can bootstrap. Observation statistics are not updated here: the caller merges
 // RawObs into its Normalizer after each segment, so one segment is
 // normalised with one set of statistics, as on a distributed actor.
 // Not safe for concurrent use.
 type Collector struct {
-	envs  []envsim.Env
+	vec   *envsim.VecEnv
 	d, na int
 	norm  *policy.Normalizer
 	inf   *policy.Inference
 	rng   *rand.Rand
 
-	raw, nobs  []float32 // K×d current raw and normalised observations
+	nobs       []float32 // K×d normalised current observations
 	rawSeg     []float32 // T×K×d raw observations of the last segment
 	rowN       []float32 // one normalised row
 	actions    []int
@@ -52,7 +51,8 @@ type Collector struct {
 	steps      int64
 }
 
-// NewCollector resets every env (seeds drawn from rng) and returns a
+// NewCollector resets every env (episode seeds derive from one draw of
+// rng) and returns a
 // collector acting with net and normalising with norm. Both are shared, not
 // copied: parameter and statistic updates are seen by the next Collect.
 func NewCollector(envs []envsim.Env, net *policy.Net, norm *policy.Normalizer, rng *rand.Rand) (*Collector, error) {
@@ -70,21 +70,19 @@ func NewCollector(envs []envsim.Env, net *policy.Net, norm *policy.Normalizer, r
 		return nil, fmt.Errorf("new collector: %w: normalizer size %d, obs size %d", ErrEnv, norm.Size(), arch.ObsSize)
 	}
 	K, d := len(envs), arch.ObsSize
-	c := &Collector{envs: envs, d: d, na: arch.NumActions, norm: norm, inf: net.NewInference(K), rng: rng,
-		raw: make([]float32, K*d), nobs: make([]float32, K*d), rowN: make([]float32, d),
+	c := &Collector{vec: envsim.NewVecEnv(envs, rng.Uint64()), d: d, na: arch.NumActions, norm: norm,
+		inf: net.NewInference(K), rng: rng, nobs: make([]float32, K*d), rowN: make([]float32, d),
 		actions: make([]int, K), logp: make([]float64, K), vals: make([]float64, K),
 		epRet: make([]float64, K), epLen: make([]int, K)}
-	for k, e := range envs {
-		e.Reset(rng.Uint64(), c.raw[k*d:k*d+d])
-	}
+	c.vec.Reset()
 	return c, nil
 }
 
 // NumEnvs returns K.
-func (c *Collector) NumEnvs() int { return len(c.envs) }
+func (c *Collector) NumEnvs() int { return c.vec.NumEnvs() }
 
 // CurrentObs returns the live K×d raw observations the next step acts on.
-func (c *Collector) CurrentObs() []float32 { return c.raw }
+func (c *Collector) CurrentObs() []float32 { return c.vec.Obs }
 
 // RawObs returns the raw observations of the last segment (T×K×d), valid
 // until the next Collect.
@@ -104,7 +102,7 @@ func (c *Collector) DrainEpisodes(dst []EpisodeStat) []EpisodeStat {
 // Collect steps every env horizon times and writes the rollout into seg,
 // reusing seg's slices when large enough.
 func (c *Collector) Collect(seg *Segment, horizon int) {
-	K, d := len(c.envs), c.d
+	K, d := c.vec.NumEnvs(), c.d
 	n := K * horizon
 	seg.NumEnvs, seg.Horizon = K, horizon
 	seg.Obs = growF32(seg.Obs, n*d)
@@ -116,14 +114,14 @@ func (c *Collector) Collect(seg *Segment, horizon int) {
 	c.rawSeg = growF32(c.rawSeg, n*d)
 	for t := 0; t < horizon; t++ {
 		base := t * K
-		copy(c.rawSeg[base*d:], c.raw)
-		c.norm.Normalize(c.raw, c.nobs)
+		copy(c.rawSeg[base*d:], c.vec.Obs)
+		c.norm.Normalize(c.vec.Obs, c.nobs)
 		copy(seg.Obs[base*d:], c.nobs)
 		c.inf.Act(c.nobs, K, c.rng, false, c.actions, c.logp, c.vals)
-		for k, e := range c.envs {
+		c.vec.Step(c.actions)
+		for k := 0; k < K; k++ {
 			i := base + k
-			row := c.raw[k*d : k*d+d]
-			r, term, trunc := e.Step(c.actions[k], row)
+			r, term, trunc := c.vec.Rewards[k], c.vec.Terminated[k], c.vec.Truncated[k]
 			seg.Actions[i] = int32(c.actions[k])
 			seg.LogProbs[i], seg.Values[i], seg.Rewards[i] = c.logp[k], c.vals[k], r
 			seg.Terminated[i], seg.Truncated[i] = term, trunc
@@ -134,17 +132,16 @@ func (c *Collector) Collect(seg *Segment, horizon int) {
 				continue
 			}
 			if trunc && !term {
-				c.norm.Normalize(row, c.rowN)
+				c.norm.Normalize(c.vec.FinalObs[k*d:k*d+d], c.rowN)
 				c.inf.Values(c.rowN, 1, c.one[:])
 				seg.BootstrapValues[i] = c.one[0]
 			}
 			c.episodes = append(c.episodes, EpisodeStat{Env: k, Return: c.epRet[k], Length: c.epLen[k], Terminated: term})
 			c.epRet[k], c.epLen[k] = 0, 0
-			e.Reset(c.rng.Uint64(), row)
 		}
 		c.steps += int64(K)
 	}
-	c.norm.Normalize(c.raw, c.nobs)
+	c.norm.Normalize(c.vec.Obs, c.nobs)
 	c.inf.Values(c.nobs, K, seg.LastValues)
 }
 
