@@ -71,7 +71,7 @@ func (c *collector) shape() protocol.Shape {
 func (c *collector) reset() {
 	c.vec.Reset()
 	for i := range c.eps {
-		c.eps[i].reset()
+		c.eps[i].reset(c.vec.Env(i))
 	}
 }
 
@@ -135,7 +135,7 @@ func (c *collector) collect(version uint64) *protocol.Rollout {
 			}
 			if c.vec.Terminated[i] || c.vec.Truncated[i] {
 				r.Episodes = append(r.Episodes, c.eps[i].summary(c.vec.Terminated[i]))
-				c.eps[i].reset()
+				c.eps[i].reset(c.vec.Env(i))
 			}
 		}
 		if len(c.bootIdx) > 0 {

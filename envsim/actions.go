@@ -2,37 +2,46 @@ package envsim
 
 import (
 	"fmt"
-	"math"
 )
 
-// Aggregate actions, valid in both action modes. Restart, drain and
-// undrain pick their pod by the worst-pod rule:
+// Aggregate actions, valid in both action modes. Each is one Kubernetes
+// operation (the README's mapping table); restart, drain and undrain pick
+// their pod by what a cluster shows (never by the simulator's hidden
+// state), the worst-pod rule:
 //
-//   - restart: the crashed pod with the longest remaining wait (a pod on a
-//     failed node first), else the degraded running pod with the highest
-//     badness (max of error rate/SLO, p95/SLO, memory/pressure threshold,
-//     +10 if readiness fails); ties go to the lowest slot. Invalid when no
-//     pod is crashed or degraded.
-//   - drain: the degraded serving pod with the highest badness; invalid if
-//     none, or if it is the last serving pod.
-//   - undrain: the drained running pod with the lowest badness.
-//   - scale down removes the pod Kubernetes would (ReplicaSet ranking):
-//     crashed first, then starting or restarting, then not ready, drained,
-//     then the highest badness, the newest on ties.
+//   - restart (`kubectl delete pod`): a pod whose container waits in
+//     CrashLoopBackOff, most restarts first; else a pod on a NotReady node;
+//     else a running pod failing readiness; else the degraded pod with the
+//     highest badness (max of error rate/SLO, p95/SLO, memory/pressure
+//     threshold). Ties go to the lowest slot. Invalid when no pod is
+//     crashed, lost to a NotReady node, not ready or degraded.
+//   - drain (readiness gate set to false): the degraded serving pod with
+//     the highest badness; invalid if none, or if it is the last serving
+//     pod.
+//   - undrain: the drained pod with the lowest badness.
+//   - scale down (`kubectl scale`): the ReplicaSet controller deletes the
+//     pod of its ranking (deletionVictim), which never looks at latency,
+//     errors or memory: a drained (not ready) pod goes before ready ones.
+//   - rollback (`kubectl rollout undo`): roll the previous revision's
+//     template out again (RollingUpdate, maxSurge 25%, maxUnavailable
+//     25%).
 const (
 	// ActionNoop does nothing.
 	ActionNoop = iota
-	// ActionRestart deletes the worst pod; a fresh one is ready after
-	// RestartSteps (no back-off, transient faults cleared).
+	// ActionRestart deletes the worst pod; its ReplicaSet creates a
+	// replacement from the same template at once, which starts and warms
+	// up as usual, while the deleted pod terminates gracefully.
 	ActionRestart
-	// ActionScaleUp adds one replica (ready after StartupSteps).
+	// ActionScaleUp adds one replica.
 	ActionScaleUp
 	// ActionScaleDown removes one replica.
 	ActionScaleDown
-	// ActionDrain removes the worst pod from the load balancer.
+	// ActionDrain takes the worst pod out of the Service's endpoints.
 	ActionDrain
-	// ActionUndrain returns the best drained pod to the load balancer.
+	// ActionUndrain returns the best drained pod to the endpoints.
 	ActionUndrain
+	// ActionRollback rolls back to the previous revision.
+	ActionRollback
 	// ActionScaleToBase is the first of MaxReplicas actions "scale to n"
 	// (n = index - ActionScaleToBase + 1), which the HPA baseline needs to
 	// move several replicas per step like Kubernetes does.
@@ -55,12 +64,14 @@ const (
 	KindDrain
 	// KindUndrain undrains a pod.
 	KindUndrain
+	// KindRollback rolls back to the previous revision.
+	KindRollback
 	// KindScaleTo sets the replica count.
 	KindScaleTo
 )
 
 // ActionSpec describes the discrete action space of a Cluster:
-// ActionNoop..ActionUndrain, then "scale to n" for n = 1..MaxReplicas, then
+// ActionNoop..ActionRollback, then "scale to n" for n = 1..MaxReplicas, then
 // in per-pod mode restart, drain and undrain of each per-pod slot.
 type ActionSpec struct {
 	// Mode is the action mode.
@@ -74,7 +85,7 @@ type ActionSpec struct {
 }
 
 func newActionSpec(mode ActionMode, maxReplicas int) ActionSpec {
-	names := []string{"noop", "restart", "scale_up", "scale_down", "drain", "undrain"}
+	names := []string{"noop", "restart", "scale_up", "scale_down", "drain", "undrain", "rollback"}
 	for n := 1; n <= maxReplicas; n++ {
 		names = append(names, fmt.Sprintf("scale_to_%d", n))
 	}
@@ -138,7 +149,7 @@ func (c *Cluster) applyAction(a int) (acted, invalid bool) {
 	if kind == KindNoop {
 		return false, false
 	}
-	in.Needless = !c.anyFaultActive() && !c.incidentOpen && c.prevAllHealthy && c.prevSLOMet
+	in.Needless = !c.anyFaultActive() && !c.incident.open && c.prevAllHealthy && c.prevSLOMet
 	target := -1
 	switch kind {
 	case KindRestart, KindDrain, KindUndrain:
@@ -154,10 +165,12 @@ func (c *Cluster) applyAction(a int) (acted, invalid bool) {
 		target, reason = c.drain(target, arg >= 0)
 	case KindUndrain:
 		target, reason = c.undrain(target, arg >= 0)
+	case KindRollback:
+		reason = c.rollback()
 	case KindScaleUp:
-		reason = c.scaleTo(c.replicas() + 1)
+		reason = c.scaleTo(c.desired + 1)
 	case KindScaleDown:
-		reason = c.scaleTo(c.replicas() - 1)
+		reason = c.scaleTo(c.desired - 1)
 	case KindScaleTo:
 		reason = c.scaleTo(arg)
 	}
@@ -179,82 +192,69 @@ func (c *Cluster) invalid(r InvalidReason) bool {
 // viewSlot maps per-pod slot v of the last observation to a pod slot, or
 // -1.
 func (c *Cluster) viewSlot(v int) int {
-	if v < c.nView {
-		return int(c.view[v])
+	if v >= 0 && v < len(c.viewPod) {
+		return int(c.viewPod[v])
 	}
 	return -1
 }
 
-// replicas counts live pods.
-func (c *Cluster) replicas() int {
-	n := 0
-	for i := range c.pods {
-		if c.pods[i].live() {
-			n++
-		}
-	}
-	return n
+// badness ranks pods for the worst-pod rule from what the pod's metrics
+// show: the largest of error rate, p95 latency and memory, each relative
+// to its threshold.
+func (c *Cluster) badness(p *pod) float64 {
+	b := max(p.errRate/c.cfg.SLO.ErrorRate, p.p95/c.cfg.SLO.LatencyP95Ms)
+	return max(b, p.mem/(c.cfg.Pods.MemoryPressure*c.cfg.Pods.MemoryLimitMiB))
 }
 
-// restart deletes pod slot (or the worst pod if !explicit); a fresh pod is
-// unavailable for RestartSteps, keeps only faults that live in its
-// template (bad config, crash-loop) and has no back-off.
+// restartScore orders restart candidates by what the cluster shows; 0
+// means "nothing to restart".
+func (c *Cluster) restartScore(p *pod) float64 {
+	switch {
+	case !p.live():
+		return 0
+	case p.phase == phaseCrashed:
+		return 3000 + float64(p.restarts)
+	case c.nodeNotReady(p):
+		return 2000
+	case p.phase == phaseRunning && p.notReady:
+		return 1000
+	case p.phase == phaseRunning && p.degraded && !c.lost(p):
+		return 1 + c.badness(p)
+	}
+	return 0
+}
+
+// restart deletes pod slot (or the worst pod if !explicit): `kubectl
+// delete pod`. An explicit restart may hit any live pod.
 func (c *Cluster) restart(slot int, explicit bool) (int, InvalidReason) {
 	if !explicit {
-		slot = c.worstToRestart()
-	}
-	if slot < 0 {
-		return -1, InvalidNothingToRestart
-	}
-	p := &c.pods[slot]
-	if p.phase != phaseCrashed && !(p.phase == phaseRunning && (p.degraded || p.notReady || explicit)) {
-		return -1, InvalidNothingToRestart
-	}
-	old := *p
-	pc := &c.cfg.Pods
-	// +1: the lifecycle timers already run in the step of the action.
-	c.spawn(slot, phaseRestarting, 1+pc.RestartStepsMin+c.rng.IntN(pc.RestartStepsMax-pc.RestartStepsMin+1)+c.slowExtra)
-	p.badErr, p.crashLoop, p.drained = old.badErr, old.crashLoop, old.drained
-	c.retargetFaults(slot, old.uid, p.uid)
-	return slot, ValidAction
-}
-
-// worstToRestart applies the restart rule, or returns -1.
-func (c *Cluster) worstToRestart() int {
-	best, bestWait, bestBad := -1, -1, math.Inf(-1)
-	for i := range c.pods {
-		p := &c.pods[i]
-		if p.phase == phaseCrashed && p.remainingWait() > bestWait {
-			best, bestWait = i, p.remainingWait()
-		}
-	}
-	if best >= 0 {
-		return best
-	}
-	for i := range c.pods {
-		p := &c.pods[i]
-		if p.phase == phaseRunning && (p.degraded || p.notReady) {
-			if b := p.badness(c); b > bestBad {
-				best, bestBad = i, b
+		best := 0.0
+		for i := range c.pods {
+			if s := c.restartScore(&c.pods[i]); s > best {
+				slot, best = i, s
 			}
 		}
 	}
-	return best
+	if slot < 0 || !c.pods[slot].live() {
+		return -1, InvalidNothingToRestart
+	}
+	c.deletePod(slot)
+	return slot, ValidAction
 }
 
-// drain removes pod slot (or the worst degraded serving pod) from the load
-// balancer.
+// drain sets the readiness gate of pod slot (or the worst degraded
+// serving pod) to false.
 func (c *Cluster) drain(slot int, explicit bool) (int, InvalidReason) {
 	serving := 0
-	best, bestBad := -1, math.Inf(-1)
+	best, bestBad := -1, 0.0
 	for i := range c.pods {
 		p := &c.pods[i]
-		if !p.serving() {
+		if !c.serving(p) {
 			continue
 		}
 		serving++
 		if !explicit && p.degraded {
-			if b := p.badness(c); b > bestBad {
+			if b := c.badness(p); best < 0 || b > bestBad {
 				best, bestBad = i, b
 			}
 		}
@@ -262,7 +262,7 @@ func (c *Cluster) drain(slot int, explicit bool) (int, InvalidReason) {
 	if explicit {
 		best = slot
 	}
-	if best < 0 || !c.pods[best].serving() {
+	if best < 0 || !c.serving(&c.pods[best]) {
 		return -1, InvalidNothingToDrain
 	}
 	if serving <= 1 {
@@ -272,10 +272,10 @@ func (c *Cluster) drain(slot int, explicit bool) (int, InvalidReason) {
 	return best, ValidAction
 }
 
-// undrain returns pod slot (or the drained pod with the lowest badness) to
-// the load balancer.
+// undrain sets the readiness gate of pod slot (or the drained pod with
+// the lowest badness) back to true.
 func (c *Cluster) undrain(slot int, explicit bool) (int, InvalidReason) {
-	best, bestBad := -1, math.Inf(1)
+	best, bestBad := -1, 0.0
 	if explicit {
 		if slot >= 0 && c.pods[slot].live() && c.pods[slot].drained {
 			best = slot
@@ -284,7 +284,7 @@ func (c *Cluster) undrain(slot int, explicit bool) (int, InvalidReason) {
 		for i := range c.pods {
 			p := &c.pods[i]
 			if p.live() && p.drained {
-				if b := p.badness(c); b < bestBad {
+				if b := c.badness(p); best < 0 || b < bestBad {
 					best, bestBad = i, b
 				}
 			}
@@ -297,60 +297,27 @@ func (c *Cluster) undrain(slot int, explicit bool) (int, InvalidReason) {
 	return best, ValidAction
 }
 
-// scaleTo sets the replica count to n: new pods start in the lowest free
-// slots, removed pods are chosen by the ReplicaSet ranking.
+// rollback rolls the previous revision's template out.
+func (c *Cluster) rollback() InvalidReason {
+	prev := c.previousRevision()
+	if prev < 0 {
+		return InvalidNoPreviousRevision
+	}
+	c.newRevision(c.rs[prev].tmpl)
+	c.info.addEvent(Event{Kind: EventRolledBack, Pod: -1})
+	return ValidAction
+}
+
+// scaleTo sets the Deployment's replicas to n.
 func (c *Cluster) scaleTo(n int) InvalidReason {
-	cur := c.replicas()
 	switch {
 	case n > c.cfg.Pods.MaxReplicas:
 		return InvalidAtMaxReplicas
 	case n < c.cfg.Pods.MinReplicas:
 		return InvalidAtMinReplicas
-	case n == cur:
+	case n == c.desired:
 		return InvalidAlreadyAtTarget
 	}
-	for ; cur < n; cur++ {
-		for i := range c.pods {
-			if c.pods[i].phase == phaseEmpty {
-				c.spawn(i, phaseStarting, 1+c.startupSteps())
-				break
-			}
-		}
-	}
-	for ; cur > n; cur-- {
-		v := c.scaleDownVictim()
-		p := &c.pods[v]
-		uid := p.uid
-		*p = pod{uid: uid, phase: phaseTerminating, timer: c.cfg.Pods.TerminationSteps}
-	}
+	c.scaleDeployment(n)
 	return ValidAction
-}
-
-// scaleDownVictim ranks live pods like the ReplicaSet controller.
-func (c *Cluster) scaleDownVictim() int {
-	best, bestScore := -1, math.Inf(-1)
-	var bestUID uint32
-	for i := range c.pods {
-		p := &c.pods[i]
-		if !p.live() {
-			continue
-		}
-		var s float64
-		switch {
-		case p.phase == phaseCrashed:
-			s = 1000
-		case p.phase != phaseRunning:
-			s = 500
-		case p.notReady:
-			s = 400
-		case p.drained:
-			s = 300 + p.badness(c)
-		default:
-			s = p.badness(c)
-		}
-		if s > bestScore || (s == bestScore && p.uid > bestUID) {
-			best, bestScore, bestUID = i, s, p.uid
-		}
-	}
-	return best
 }

@@ -18,14 +18,23 @@ type Cluster struct {
 	pcg *rand.PCG
 	rng *rand.Rand
 
-	pods    []pod // 2*MaxReplicas slots: room for terminating pods
+	pods    []pod // podSlots(MaxReplicas) slots: room for surge and terminating pods
 	nextUID uint32
-	view    [MaxReplicasLimit]int16
-	nView   int
-	cand    [2 * MaxReplicasLimit]int16
+	viewPod []int16 // per-pod observation slot -> pod slot, or -1
+	cand    []int16
+
+	nodes     [maxNodes]node
+	nodesDown int // nodes down (a fast path for the common case of none)
+	rs       [maxReplicaSets]replicaSet
+	nRS      int
+	cur      int // the Deployment's current ReplicaSet
+	desired  int // the Deployment's spec.replicas
+	rsActive [maxReplicaSets]int
+	rsAvail  [maxReplicaSets]int
 
 	step        int
-	lastFailure int
+	lastSymptom int
+	rolloutAt   int
 	pending     int
 	dailyPhase  float64
 	spikeLeft   int
@@ -37,13 +46,12 @@ type Cluster struct {
 	nActive   int
 	slowExtra int
 
-	incidentOpen   bool
-	incidentImpact bool
+	incident       incident
 	prevAllHealthy bool
 	prevSLOMet     bool
 
 	info      StepInfo
-	cur       [NumBaseFeatures]float32
+	obsBuf    [NumBaseFeatures]float32
 	hist      []float32
 	fillHist  bool
 	eventsBuf [maxEvents]Event
@@ -77,7 +85,9 @@ func New(cfg Config) (*Cluster, error) {
 	}
 	c.obsSpec = newObservationSpec(slots, cfg.HistorySteps)
 	c.actSpec = newActionSpec(cfg.ActionMode, cfg.Pods.MaxReplicas)
-	c.pods = make([]pod, 2*cfg.Pods.MaxReplicas)
+	c.pods = make([]pod, podSlots(cfg.Pods.MaxReplicas))
+	c.cand = make([]int16, len(c.pods))
+	c.viewPod = make([]int16, slots)
 	c.hist = make([]float32, cfg.HistorySteps*NumBaseFeatures)
 	c.info.Events = c.eventsBuf[:0]
 	c.sc = &c.scenarios[0]
@@ -106,12 +116,19 @@ func (c *Cluster) Info() *StepInfo { return &c.info }
 // Scenario returns the scenario of the current episode.
 func (c *Cluster) Scenario() *Scenario { return c.sc }
 
+// podSlots is the number of pod slots for maxReplicas: the replicas, a
+// rollout's surge (25%), and as many again for pods terminating or stuck
+// on a failed node.
+func podSlots(maxReplicas int) int { return 2*maxReplicas + (maxReplicas+3)/4 + 2 }
+
 // streamSeq fixes the PCG stream; the episode seed chooses the state.
 const streamSeq = 0x9e3779b97f4a7c15
 
 // Reset implements Env: it re-seeds the generator from seed alone, samples
 // the scenario (for a mix), the workload phase and the fault schedule, and
-// starts with the initial replicas all ready and healthy.
+// starts the Deployment at revision 2 (revision 1, an older good release,
+// is in its history) with the initial replicas spread over the nodes, all
+// ready and healthy.
 func (c *Cluster) Reset(seed uint64, obs []float32) {
 	c.pcg.Seed(seed, streamSeq)
 	if len(c.scenarios) > 1 {
@@ -127,20 +144,41 @@ func (c *Cluster) Reset(seed uint64, obs []float32) {
 	for k, fc := range w.FlashCrowds {
 		c.flashStart[k] = fc.Start + c.rng.IntN(fc.StartJitter+1)
 	}
-	c.step, c.lastFailure, c.spikeLeft, c.nextUID = 0, -failureHorizonSteps, 0, 0
-	c.incidentOpen, c.incidentImpact = false, false
+	c.step, c.spikeLeft, c.nextUID = 0, 0, 0
+	c.lastSymptom, c.rolloutAt = -failureHorizonSteps, -RolloutHorizonSteps
+	c.incident = incident{}
 	c.info.reset()
 	c.info.Scenario = c.sc.Name
 	c.resetFaults()
 	clear(c.pods)
+	for i := range c.pods {
+		c.pods[i].view, c.pods[i].node = noView, noNode
+	}
+	for v := range c.viewPod {
+		c.viewPod[v] = -1
+	}
+	clear(c.nodes[:])
+	c.nodesDown = 0
 	n := c.cfg.Pods.InitialReplicas
 	if c.sc.InitialReplicas > 0 {
 		n = max(min(c.sc.InitialReplicas, c.cfg.Pods.MaxReplicas), c.cfg.Pods.MinReplicas)
 	}
-	for i := range n {
-		c.spawn(i, phaseRunning, 0)
-		c.pods[i].resetMetrics(c)
+	c.rs[0] = replicaSet{revision: 1}
+	c.rs[1] = replicaSet{revision: 2, spec: n}
+	c.nRS, c.cur, c.desired = 2, 1, n
+	c.countReplicaSets()
+	c.syncReplicaSets()
+	for i := range c.pods {
+		if p := &c.pods[i]; p.live() {
+			// Running and ready for a while already, at varied ages.
+			w := c.warmupSteps()
+			p.phase, p.timer = phaseRunning, 0
+			p.created = -1 - w - c.rng.IntN(4*failureHorizonSteps)
+			p.readyAt = p.created + w
+			p.resetMetrics(c)
+		}
 	}
+	c.countReplicaSets()
 	// Start the smoothed metrics at the model's values for the initial
 	// load: one unsmoothed update, then forget its side effects.
 	rate := c.workloadRate()
@@ -151,26 +189,25 @@ func (c *Cluster) Reset(seed uint64, obs []float32) {
 	for i := range c.pods {
 		c.pods[i].overload, c.pods[i].served = 0, 0
 	}
-	c.incidentOpen = false
-	c.lastFailure = -failureHorizonSteps
 	c.info.reset()
 	c.info.Scenario = c.sc.Name
 	c.aggregate(rate)
-	c.info.IncidentOpen = false
+	c.trackIncident()
 	c.prevAllHealthy, c.prevSLOMet = c.info.AllHealthy, c.info.SLOMet
-	c.buildView()
 	c.fillHist = true
 	c.writeObservation(obs)
 }
 
-// Step implements Env. Order within a step: the action, fault schedule,
-// pod lifecycle timers, workload, load and metrics (with OOM, liveness and
-// bad-config kills), aggregates, reward, termination, observation.
-// Terminated means every replica is crashed; truncated means the episode
-// reached EpisodeSteps. An invalid action does nothing and is reported in
-// Info; Step never panics on any action value.
+// Step implements Env. Order within a step: the action, the fault
+// schedule, the node controller, the kubelet's timers, the Deployment and
+// ReplicaSet controllers, workload, load and metrics (with OOM, liveness
+// and bad-config kills), aggregates, incident, reward, termination,
+// observation. Terminated means every replica is down (crashed or on a
+// failed node); truncated means the episode reached EpisodeSteps. An
+// invalid action does nothing and is reported in Info; Step never panics
+// on any action value.
 func (c *Cluster) Step(action int, obs []float32) (reward float64, terminated, truncated bool) {
-	prevHealthy := c.info.Healthy
+	prevRec, prevHealthy := c.potentials()
 	scenario := c.info.Scenario
 	c.info.reset()
 	c.info.Scenario = scenario
@@ -181,18 +218,20 @@ func (c *Cluster) Step(action int, obs []float32) (reward float64, terminated, t
 	}
 	acted, invalid := c.applyAction(action)
 	c.advanceFaults()
+	c.advanceNodes()
 	c.advanceLifecycle()
+	c.reconcile()
 	rate := c.workloadRate()
 	c.updateLoad(rate)
 	c.aggregate(rate)
+	c.trackIncident()
 	c.info.ActiveFaults = c.nActive
-	reward = c.reward(prevHealthy, acted, invalid)
-	c.info.Reward = reward
 	terminated = c.allCrashed()
 	truncated = !terminated && c.step >= c.cfg.EpisodeSteps
+	reward = c.reward(prevRec, prevHealthy, acted, invalid, terminated)
+	c.info.Reward = reward
 	c.info.Terminated, c.info.Truncated = terminated, truncated
 	c.prevAllHealthy, c.prevSLOMet = c.info.AllHealthy, c.info.SLOMet
-	c.buildView()
 	c.writeObservation(obs)
 	return reward, terminated, truncated
 }

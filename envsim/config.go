@@ -39,6 +39,9 @@ const (
 type Config struct {
 	// Pods sizes the deployment and models one replica.
 	Pods PodConfig `yaml:"pods" json:"pods"`
+	// Kube holds the Kubernetes controller settings the simulation follows
+	// (nodes, node lifecycle, rolling updates).
+	Kube KubeConfig `yaml:"kube" json:"kube"`
 	// SLO holds the service-level objectives the reward and the info flags
 	// use.
 	SLO SLOConfig `yaml:"slo" json:"slo"`
@@ -95,23 +98,18 @@ type PodConfig struct {
 	// collection slows requests, in (0, 1]; latency grows linearly up to
 	// 4x at the limit.
 	MemoryPressure float64 `yaml:"memory_pressure" json:"memory_pressure"`
-	// StartupStepsMin and StartupStepsMax bound the steps a new replica
-	// needs to become ready (uniform), 1 <= min <= max. Default 2-4
-	// (REFERENCE.md, "Start-up").
+	// StartupStepsMin and StartupStepsMax bound the steps a started
+	// container needs to pass readiness (uniform warm-up), 1 <= min <= max.
+	// Default 2-4 (REFERENCE.md, "Start-up": ready-to-serve 30 s to a few
+	// minutes). A new pod, whether from scale-up, a deleted pod's
+	// replacement or a rollout, takes this long; so does a container the
+	// kubelet restarts after a crash.
 	StartupStepsMin int `yaml:"startup_steps_min" json:"startup_steps_min"`
 	StartupStepsMax int `yaml:"startup_steps_max" json:"startup_steps_max"`
-	// RestartStepsMin and RestartStepsMax bound the steps an operator
-	// restart (delete the pod, the Deployment makes a fresh one) keeps the
-	// pod unavailable, 1 <= min <= max. Default 3-5.
-	RestartStepsMin int `yaml:"restart_steps_min" json:"restart_steps_min"`
-	RestartStepsMax int `yaml:"restart_steps_max" json:"restart_steps_max"`
-	// ContainerRestartStepsMin and ContainerRestartStepsMax bound the steps
-	// an in-place kubelet restart needs after its back-off, 1 <= min <=
-	// max. Default 1-2 (image cached, readiness probe period 10 s).
-	ContainerRestartStepsMin int `yaml:"container_restart_steps_min" json:"container_restart_steps_min"`
-	ContainerRestartStepsMax int `yaml:"container_restart_steps_max" json:"container_restart_steps_max"`
-	// TerminationSteps is how long a scaled-down pod stays Terminating
-	// (steps, >= 1; grace period 30 s = 2 steps). It gets no traffic.
+	// TerminationSteps is how long a deleted pod stays Terminating
+	// (steps, >= 1; terminationGracePeriodSeconds 30 s = 2 steps,
+	// REFERENCE.md "Termination"). It leaves the Service's endpoints at
+	// once, so it gets no traffic, and no longer counts as a replica.
 	TerminationSteps int `yaml:"termination_steps" json:"termination_steps"`
 	// BackoffInitialSeconds is the first CrashLoopBackOff delay (s, > 0;
 	// kubelet: 10 s).
@@ -168,10 +166,6 @@ func DefaultConfig() Config {
 			MemoryPressure:           0.75,
 			StartupStepsMin:          2,
 			StartupStepsMax:          4,
-			RestartStepsMin:          3,
-			RestartStepsMax:          5,
-			ContainerRestartStepsMin: 1,
-			ContainerRestartStepsMax: 2,
 			TerminationSteps:         2,
 			BackoffInitialSeconds:    10,
 			BackoffMaxSeconds:        300,
@@ -185,6 +179,7 @@ func DefaultConfig() Config {
 			ErrorRate:            0.01,
 			RightSizeUtilization: 0.6,
 		},
+		Kube:         DefaultKubeConfig(),
 		Reward:       DefaultRewardConfig(),
 		ActionMode:   ActionModeAggregate,
 		HistorySteps: 1,
@@ -213,6 +208,9 @@ func finite(vs ...float64) bool {
 // "envsim: config: pods.max_replicas: must be >= min_replicas (got 0)".
 func (c Config) Validate() error {
 	if err := c.Pods.validate(); err != nil {
+		return err
+	}
+	if err := c.Kube.validate(); err != nil {
 		return err
 	}
 	if err := c.SLO.validate(); err != nil {
@@ -263,10 +261,6 @@ func (p PodConfig) validate() error {
 		{p.MemoryPressure > 0 && p.MemoryPressure <= 1, "pods.memory_pressure", "must be in (0, 1]", p.MemoryPressure},
 		{p.StartupStepsMin >= 1, "pods.startup_steps_min", "must be >= 1", p.StartupStepsMin},
 		{p.StartupStepsMax >= p.StartupStepsMin, "pods.startup_steps_max", "must be >= startup_steps_min", p.StartupStepsMax},
-		{p.RestartStepsMin >= 1, "pods.restart_steps_min", "must be >= 1", p.RestartStepsMin},
-		{p.RestartStepsMax >= p.RestartStepsMin, "pods.restart_steps_max", "must be >= restart_steps_min", p.RestartStepsMax},
-		{p.ContainerRestartStepsMin >= 1, "pods.container_restart_steps_min", "must be >= 1", p.ContainerRestartStepsMin},
-		{p.ContainerRestartStepsMax >= p.ContainerRestartStepsMin, "pods.container_restart_steps_max", "must be >= container_restart_steps_min", p.ContainerRestartStepsMax},
 		{p.TerminationSteps >= 1, "pods.termination_steps", "must be >= 1", p.TerminationSteps},
 		{p.BackoffInitialSeconds > 0, "pods.backoff_initial_seconds", "must be > 0", p.BackoffInitialSeconds},
 		{p.BackoffMaxSeconds >= p.BackoffInitialSeconds, "pods.backoff_max_seconds", "must be >= backoff_initial_seconds", p.BackoffMaxSeconds},
@@ -362,3 +356,55 @@ func decodeStrict(data []byte, v any) error {
 	}
 	return nil
 }
+
+// KubeConfig holds the Kubernetes controller settings the simulation
+// follows. Defaults are the upstream ones (REFERENCE.md).
+type KubeConfig struct {
+	// Nodes is the number of worker nodes the Deployment's pods are
+	// spread over, in [1, 16]. Default 3.
+	Nodes int `yaml:"nodes" json:"nodes"`
+	// NodeMonitorGraceSeconds is how long a node's kubelet may be silent
+	// before the node controller marks it NotReady (s, > 0; 50 s since
+	// Kubernetes 1.32, 40 s before). Until then its pods stay in the
+	// Service's endpoints and the requests sent to them fail.
+	NodeMonitorGraceSeconds float64 `yaml:"node_monitor_grace_seconds" json:"node_monitor_grace_seconds"`
+	// TolerationSeconds is how long pods tolerate the not-ready and
+	// unreachable NoExecute taints before they are evicted and the
+	// ReplicaSet replaces them (s, >= 0; default 300).
+	TolerationSeconds float64 `yaml:"toleration_seconds" json:"toleration_seconds"`
+	// MaxSurge is the RollingUpdate maxSurge as a fraction of the replicas,
+	// rounded up, in [0, 1] (default 0.25).
+	MaxSurge float64 `yaml:"max_surge" json:"max_surge"`
+	// MaxUnavailable is the RollingUpdate maxUnavailable as a fraction of
+	// the replicas, rounded down, in [0, 1] (default 0.25). When both
+	// round to 0, maxUnavailable is 1, as in the Deployment controller.
+	MaxUnavailable float64 `yaml:"max_unavailable" json:"max_unavailable"`
+}
+
+// maxNodes bounds KubeConfig.Nodes.
+const maxNodes = 16
+
+// DefaultKubeConfig returns the upstream defaults on three nodes.
+func DefaultKubeConfig() KubeConfig {
+	return KubeConfig{Nodes: 3, NodeMonitorGraceSeconds: 50, TolerationSeconds: 300, MaxSurge: 0.25, MaxUnavailable: 0.25}
+}
+
+func (k KubeConfig) validate() error {
+	switch {
+	case k.Nodes < 1 || k.Nodes > maxNodes:
+		return fieldError("kube.nodes", "must be in [1, %d] (got %d)", maxNodes, k.Nodes)
+	case !finite(k.NodeMonitorGraceSeconds) || k.NodeMonitorGraceSeconds <= 0:
+		return fieldError("kube.node_monitor_grace_seconds", "must be > 0 (got %v)", k.NodeMonitorGraceSeconds)
+	case !finite(k.TolerationSeconds) || k.TolerationSeconds < 0:
+		return fieldError("kube.toleration_seconds", "must be >= 0 (got %v)", k.TolerationSeconds)
+	case !finite(k.MaxSurge) || k.MaxSurge < 0 || k.MaxSurge > 1:
+		return fieldError("kube.max_surge", "must be in [0, 1] (got %v)", k.MaxSurge)
+	case !finite(k.MaxUnavailable) || k.MaxUnavailable < 0 || k.MaxUnavailable > 1:
+		return fieldError("kube.max_unavailable", "must be in [0, 1] (got %v)", k.MaxUnavailable)
+	}
+	return nil
+}
+
+// secondsToSteps converts a duration to whole steps, rounding up: a
+// controller acts at the first step boundary after the time has passed.
+func secondsToSteps(s float64) int { return int(math.Ceil(s / StepSeconds)) }

@@ -2,6 +2,7 @@ package envsim
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -38,10 +39,14 @@ func TestValidateNamesBadField(t *testing.T) {
 		{"initial out of range", func(c *Config) { c.Pods.InitialReplicas = 11 }, "pods.initial_replicas"},
 		{"startup max below min", func(c *Config) { c.Pods.StartupStepsMax = 1 }, "pods.startup_steps_max"},
 		{"timeout too short", func(c *Config) { c.Pods.TimeoutMs = 100 }, "pods.timeout_ms"},
-		{"NaN capacity", func(c *Config) { c.Pods.CapacityRPS = nan() }, "pods"},
+		{"NaN capacity", func(c *Config) { c.Pods.CapacityRPS = math.NaN() }, "pods"},
 		{"memory limit below base", func(c *Config) { c.Pods.MemoryLimitMiB = 100 }, "pods.memory_limit_mib"},
 		{"smoothing zero", func(c *Config) { c.Pods.MetricSmoothing = 0 }, "pods.metric_smoothing"},
 		{"overload threshold", func(c *Config) { c.Pods.OverloadCrashUtilization = 1 }, "pods.overload_crash_utilization"},
+		{"nodes", func(c *Config) { c.Kube.Nodes = 0 }, "kube.nodes"},
+		{"grace", func(c *Config) { c.Kube.NodeMonitorGraceSeconds = 0 }, "kube.node_monitor_grace_seconds"},
+		{"surge", func(c *Config) { c.Kube.MaxSurge = 1.5 }, "kube.max_surge"},
+		{"shaping gamma", func(c *Config) { c.Reward.ShapingGamma = 1.1 }, "reward.shaping_gamma"},
 		{"slo error rate", func(c *Config) { c.SLO.ErrorRate = 1 }, "slo.error_rate"},
 		{"negative reward weight", func(c *Config) { c.Reward.Action = -1 }, "reward.action"},
 		{"action mode", func(c *Config) { c.ActionMode = "both" }, "action_mode"},

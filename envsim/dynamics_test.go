@@ -5,32 +5,59 @@ import (
 	"testing"
 )
 
-func TestRestartTakesThreeToFiveSteps(t *testing.T) {
+// livePods counts live pods, and those of ReplicaSet r (r < 0: any).
+func livePods(c *Cluster, r int) int {
+	n := 0
+	for i := range c.pods {
+		if p := &c.pods[i]; p.live() && (r < 0 || int(p.rs) == r) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRestartDeletesAndReplacesFromTheSameTemplate(t *testing.T) {
 	seen := map[int]bool{}
 	for seed := uint64(0); seed < 40; seed++ {
 		c, obs := newTestCluster(t, 3, 150)
 		c.Reset(seed, obs)
-		c.pods[1].notReady = true // degraded: a restart target
+		c.pods[1].notReady = true // failing readiness: the restart target
+		rs := c.pods[1].rs
 		c.Step(ActionRestart, obs)
 		in := c.Info()
 		if in.Invalid != ValidAction || in.TargetPod != 1 {
 			t.Fatalf("restart: invalid=%v target=%d, want valid on pod 1", in.Invalid, in.TargetPod)
 		}
-		if c.pods[1].phase != phaseRestarting || c.pods[1].serving() {
-			t.Fatalf("pod 1 phase %v serving %v, want restarting and unavailable", c.pods[1].phase, c.pods[1].serving())
+		if c.pods[1].phase != phaseTerminating || c.serving(&c.pods[1]) {
+			t.Fatalf("pod 1 phase %v, want terminating and out of the endpoints", c.pods[1].phase)
 		}
-		n := 1 + stepUntil(t, c, obs, 10, func() bool { return c.pods[1].phase == phaseRunning })
-		// Ready at the end of step n: unavailable during steps 1..n-1.
-		if n-1 < 3 || n-1 > 5 {
-			t.Fatalf("seed %d: restart took %d steps, want 3-5", seed, n-1)
+		if in.Replicas != 3 || in.Starting != 1 {
+			t.Fatalf("after delete: %d replicas, %d starting; want the replacement counted at once", in.Replicas, in.Starting)
+		}
+		repl := -1
+		for i := range c.pods {
+			if p := &c.pods[i]; p.live() && p.phase == phaseStarting {
+				repl = i
+			}
+		}
+		if c.pods[repl].rs != rs || c.pods[repl].notReady {
+			t.Fatal("replacement not from the same ReplicaSet, or kept the pod-local fault")
+		}
+		// Graceful termination: 30 s = 2 steps.
+		c.Step(ActionNoop, obs)
+		if c.pods[1].phase != phaseEmpty {
+			t.Fatalf("deleted pod still %v after the grace period", c.pods[1].phase)
+		}
+		n := 2 + stepUntil(t, c, obs, 10, func() bool { return c.ready(&c.pods[repl]) })
+		// Ready at the end of step n: warm-up 2-4 steps after the step of
+		// the action.
+		if n-1 < 2 || n-1 > 4 {
+			t.Fatalf("seed %d: replacement ready after %d steps, want 2-4", seed, n-1)
 		}
 		seen[n-1] = true
-		if c.pods[1].notReady {
-			t.Fatal("restart did not clear the readiness fault")
-		}
 	}
 	if len(seen) != 3 {
-		t.Errorf("restart durations seen %v, want all of 3, 4, 5", seen)
+		t.Errorf("warm-up durations seen %v, want all of 2, 3, 4", seen)
 	}
 }
 
@@ -57,302 +84,578 @@ func TestScaleUpReadyAfterTwoToFourSteps(t *testing.T) {
 	}
 }
 
-func TestMemoryLeakEndsInOOMKillAtLimit(t *testing.T) {
-	c, obs := newTestCluster(t, 3, 150, Fault{Kind: FaultMemoryLeak, Start: 1, Magnitude: 30})
-	limit := c.cfg.Pods.MemoryLimitMiB
-	var victim = -1
-	prevMem := 0.0
-	for step := 1; step <= 40; step++ {
-		c.Step(ActionNoop, obs)
-		in := c.Info()
-		for _, e := range in.Events {
-			if e.Kind == EventFaultStarted {
-				victim = e.Pod
-			}
-			if e.Kind == EventOOMKilled {
-				if e.Pod != victim {
-					t.Fatalf("OOM kill hit pod %d, leak was on pod %d", e.Pod, victim)
-				}
-				if prevMem < 0.85*limit {
-					t.Fatalf("OOM kill at %.0f MiB, expected near the %.0f MiB limit", prevMem, limit)
-				}
-				if c.pods[victim].phase != phaseCrashed {
-					t.Fatal("OOM-killed pod is not in CrashLoopBackOff")
-				}
-				return
-			}
-		}
-		if victim >= 0 {
-			m := c.pods[victim].mem
-			if m >= limit {
-				t.Fatalf("memory %.0f above limit without a kill", m)
-			}
-			if m < prevMem {
-				t.Fatalf("leaking pod's memory fell from %.0f to %.0f", prevMem, m)
-			}
-			prevMem = m
-		}
-	}
-	t.Fatal("no OOM kill within 40 steps")
+// setRank gives pod i the ranking inputs of the ReplicaSet controller.
+type rankCase struct {
+	name string
+	// prepare makes pod `want` the one the controller must delete first
+	// among three ready pods that are otherwise alike.
+	prepare func(c *Cluster, want int)
 }
 
-func TestOperatorRestartStopsLeak(t *testing.T) {
-	c, obs := newTestCluster(t, 3, 150, Fault{Kind: FaultMemoryLeak, Start: 1, Magnitude: 30})
-	for range 5 {
-		c.Step(ActionNoop, obs)
+func TestScaleDownFollowsTheReplicaSetRanking(t *testing.T) {
+	cases := []rankCase{
+		{"pending before running", func(c *Cluster, want int) {
+			c.pods[want].phase, c.pods[want].timer = phasePending, 5
+		}},
+		{"not ready before ready", func(c *Cluster, want int) {
+			c.pods[want].drained = true
+		}},
+		{"doubled up on a node first", func(c *Cluster, want int) {
+			// want and a partner share a node; the lone pod would go first
+			// by every later criterion (ready most recently, restarted).
+			partner, lone := (want+1)%3, (want+2)%3
+			c.pods[want].node, c.pods[partner].node, c.pods[lone].node = 0, 0, 1
+			c.pods[partner].readyAt = -1000 // ready longer than want
+			c.pods[lone].readyAt, c.pods[lone].restarts = c.step, 3
+		}},
+		{"ready for a shorter time first", func(c *Cluster, want int) {
+			for i := range 3 {
+				c.pods[i].readyAt = -500
+			}
+			c.pods[want].readyAt = c.step - 2
+		}},
+		{"more restarts first", func(c *Cluster, want int) {
+			c.pods[want].restarts = 4
+		}},
+		{"never by latency, errors or memory", func(c *Cluster, want int) {
+			c.pods[want].restarts = 1
+			for i := range 3 {
+				if i != want { // the others look far worse
+					c.pods[i].errRate, c.pods[i].p95, c.pods[i].mem = 0.5, 900, 500
+				}
+			}
+		}},
 	}
-	// Leaking pod is now the one with the highest memory; restart it
-	// explicitly through the worst-pod rule by marking it degraded.
-	if c.nActive != 1 {
-		t.Fatalf("active faults = %d, want 1", c.nActive)
-	}
-	slot := int(c.active[0].slot[0])
-	c.pods[slot].degraded = true
-	c.Step(ActionRestart, obs)
-	if c.Info().TargetPod != slot {
-		t.Fatalf("restart hit pod %d, want leaking pod %d", c.Info().TargetPod, slot)
-	}
-	ended := false
-	for _, e := range c.Info().Events {
-		ended = ended || (e.Kind == EventFaultEnded && e.Remedied && e.Fault == FaultMemoryLeak)
-	}
-	for range 60 {
-		c.Step(ActionNoop, obs)
-		if c.Info().HasEvent(EventOOMKilled) {
-			t.Fatal("OOM kill after the leaking pod was restarted")
+	for _, tc := range cases {
+		for want := range 3 {
+			t.Run(tc.name, func(t *testing.T) {
+				c, _ := newTestCluster(t, 3, 100)
+				for i := range 3 { // alike: same node count, age, restarts
+					p := &c.pods[i]
+					p.node, p.readyAt, p.created, p.restarts, p.tie = int8(i), -100, -200, 0, uint32(10+i)
+				}
+				tc.prepare(c, want)
+				if got := c.deletionVictim(c.cur); got != want {
+					t.Fatalf("controller deletes pod %d, want %d", got, want)
+				}
+			})
 		}
-		for _, e := range c.Info().Events {
-			ended = ended || (e.Kind == EventFaultEnded && e.Remedied)
-		}
-	}
-	if !ended {
-		t.Error("no remedied fault-ended event")
 	}
 }
 
-func TestCrashLoopBackOffDoubles(t *testing.T) {
-	c, obs := newTestCluster(t, 3, 100)
-	c.pods[0].crashLoop = true
-	want := []int{1, 2, 3, 6, 11, 20, 20} // ceil(10,20,40,80,160,300,300 s / 15 s)
-	c.crash(0, crashLoop)
-	for k, w := range want {
-		if got := c.pods[0].timer; got != w {
-			t.Fatalf("crash %d: back-off %d steps, want %d", k+1, got, w)
+func TestDrainedPodIsRemovedByScaleDown(t *testing.T) {
+	c, obs := newTestCluster(t, 4, 150, Fault{Kind: FaultNetworkLoss, Start: 1, Magnitude: 0.5})
+	c.Step(ActionNoop, obs)
+	bad := -1
+	for i := range c.pods {
+		if c.pods[i].netLoss > 0 {
+			bad = i
 		}
-		// Wait the back-off out, then the container restart (1-2 steps),
-		// whose start crashes again because of the crash-loop.
-		waited := stepUntil(t, c, obs, 40, func() bool { return c.pods[0].phase == phaseStarting })
-		if waited != w {
-			t.Fatalf("crash %d: kubelet restarted after %d steps, want %d", k+1, waited, w)
-		}
-		stepUntil(t, c, obs, 5, func() bool { return c.pods[0].phase == phaseCrashed })
 	}
-	// An operator restart resets the back-off.
-	c.pods[0].crashLoop = false
-	c.Step(ActionRestart, obs)
-	if c.pods[0].phase != phaseRestarting || c.pods[0].backoff != c.cfg.Pods.BackoffInitialSeconds {
-		t.Fatalf("after operator restart: phase %v backoff %v, want restarting with %v s", c.pods[0].phase, c.pods[0].backoff, c.cfg.Pods.BackoffInitialSeconds)
+	stepUntil(t, c, obs, 5, func() bool { return c.pods[bad].degraded })
+	c.Step(ActionDrain, obs)
+	if c.Info().TargetPod != bad {
+		t.Fatalf("drain hit %d, want the lossy pod %d", c.Info().TargetPod, bad)
+	}
+	c.Step(ActionScaleDown, obs)
+	if c.pods[bad].phase != phaseTerminating {
+		t.Fatal("scale-down did not remove the drained (not ready) pod")
 	}
 }
 
-func TestCascadeWhenOneOfThreeDiesAtHighLoad(t *testing.T) {
-	tests := []struct {
-		name        string
-		rps         float64
-		wantCascade bool
-	}{
-		{name: "high load cascades", rps: 240, wantCascade: true}, // 0.8 -> 1.2 per survivor
-		{name: "low load absorbs", rps: 150, wantCascade: false},  // 0.5 -> 0.75
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, obs := newTestCluster(t, 3, tt.rps)
-			c.crash(0, crashKilled)
-			overloadKills := 0
-			allDown := false
-			for range 6 {
+func TestTemplateFaultComesBackInEveryNewPod(t *testing.T) {
+	for _, kind := range []FaultKind{FaultBadConfig, FaultBadRollout, FaultMemoryLeak} {
+		t.Run(string(kind), func(t *testing.T) {
+			c, obs := newTestCluster(t, 4, 200, Fault{Kind: kind, Start: 1})
+			c.Step(ActionNoop, obs)
+			bad := c.cur
+			if !c.rs[bad].tmpl.faulty() || !c.Info().HasEvent(EventRolloutStarted) {
+				t.Fatalf("%s did not roll out a faulty template", kind)
+			}
+			for range 25 {
 				c.Step(ActionNoop, obs)
-				for _, e := range c.Info().Events {
-					if e.Kind == EventOverloadKilled {
-						overloadKills++
+			}
+			if livePods(c, bad) == 0 {
+				t.Fatal("the rollout brought no pod of the new revision")
+			}
+			// Scale-up and restart both create pods of the current, faulty
+			// template.
+			c.Step(ActionScaleUp, obs)
+			c.Step(ActionRestart, obs)
+			for i := range c.pods {
+				if p := &c.pods[i]; p.live() && int(p.rs) != bad && c.rsActive[p.rs] > 0 && c.rs[p.rs].spec == 0 {
+					t.Fatalf("pod %d of an old revision still live after the rollout", i)
+				}
+			}
+			created := 0
+			for i := range c.pods {
+				if p := &c.pods[i]; p.live() && p.created >= c.step-1 {
+					created++
+					if int(p.rs) != bad {
+						t.Fatalf("a new pod (created at step %d) is not from the faulty template", p.created)
 					}
 				}
-				allDown = allDown || c.Info().Serving == 0
 			}
-			if tt.wantCascade && (overloadKills < 2 || !allDown) {
-				t.Fatalf("overload kills %d, all down %v; want both survivors killed", overloadKills, allDown)
+			if created == 0 {
+				t.Fatal("neither scale-up nor restart created a pod")
 			}
-			if !tt.wantCascade && overloadKills > 0 {
-				t.Fatalf("overload kills %d at low load, want 0", overloadKills)
+			// Only a rollback cures it.
+			c.Step(ActionRollback, obs)
+			for range 40 {
+				c.Step(ActionNoop, obs)
+			}
+			if livePods(c, bad) != 0 || c.rs[c.cur].tmpl.faulty() {
+				t.Fatalf("after rollback: %d pods of the faulty revision, current template faulty %v", livePods(c, bad), c.rs[c.cur].tmpl.faulty())
+			}
+			if c.anyFaultActive() {
+				t.Fatal("template fault still active after the rollback completed")
 			}
 		})
 	}
 }
 
-func TestDrainMovesLoad(t *testing.T) {
-	c, obs := newTestCluster(t, 4, 200, Fault{Kind: FaultNetworkLoss, Start: 1, Magnitude: 0.5})
-	c.Step(ActionNoop, obs)
-	c.Step(ActionNoop, obs)
-	slot := int(c.active[0].slot[0])
-	errBefore := c.Info().ErrorRate
-	if !c.pods[slot].degraded {
-		t.Fatal("lossy pod not degraded")
-	}
-	c.Step(ActionDrain, obs)
-	if c.Info().TargetPod != slot || !c.pods[slot].drained {
-		t.Fatalf("drain hit pod %d, want lossy pod %d", c.Info().TargetPod, slot)
-	}
-	for range 5 {
-		c.Step(ActionNoop, obs)
-	}
-	if c.pods[slot].rps != 0 {
-		t.Fatalf("drained pod still serves %.1f req/s", c.pods[slot].rps)
-	}
-	for i := range c.pods {
-		if p := &c.pods[i]; p.serving() && math.Abs(p.rps-200.0/3) > 1e-9 {
-			t.Fatalf("pod %d serves %.2f req/s, want 200/3", i, p.rps)
+func TestRollingUpdateRespectsSurgeAndUnavailable(t *testing.T) {
+	for _, replicas := range []int{2, 4, 5, 8} {
+		c, obs := newTestCluster(t, replicas, 40*float64(replicas), Fault{Kind: FaultBadRollout, Start: 1, Magnitude: 0.001})
+		surge, unavailable := c.rollingBounds(replicas)
+		for step := 0; step < 40; step++ {
+			c.Step(ActionNoop, obs)
+			in := c.Info()
+			if in.Replicas > replicas+surge {
+				t.Fatalf("%d replicas: %d live pods at step %d, above replicas+maxSurge %d", replicas, in.Replicas, in.Step, replicas+surge)
+			}
+			if in.Ready < replicas-unavailable {
+				t.Fatalf("%d replicas: %d ready at step %d, below replicas-maxUnavailable %d", replicas, in.Ready, in.Step, replicas-unavailable)
+			}
+		}
+		if livePods(c, c.cur) != replicas || c.rolloutInProgress() {
+			t.Fatalf("%d replicas: rollout did not complete in 40 steps (%d new pods)", replicas, livePods(c, c.cur))
 		}
 	}
-	if after := c.Info().ErrorRate; !(after < errBefore/5) {
-		t.Fatalf("error rate %.4f after drain, was %.4f; want a large drop", after, errBefore)
+}
+
+func TestMemoryLeakReleaseOOMKillsAtTheLimitAndRestartDoesNotCureIt(t *testing.T) {
+	c, obs := newTestCluster(t, 3, 150, Fault{Kind: FaultMemoryLeak, Start: 1, Magnitude: 30})
+	limit := c.cfg.Pods.MemoryLimitMiB
+	prevMem := map[int]float64{}
+	ooms := 0
+	for range 60 {
+		c.Step(ActionNoop, obs)
+		for _, e := range c.Info().Events {
+			if e.Kind != EventOOMKilled {
+				continue
+			}
+			ooms++
+			if prevMem[e.Pod] < 0.85*limit {
+				t.Fatalf("OOM kill at %.0f MiB, expected near the %.0f MiB limit", prevMem[e.Pod], limit)
+			}
+			if c.pods[e.Pod].phase != phaseCrashed || !c.pods[e.Pod].lastOOM {
+				t.Fatal("OOM-killed pod is not in CrashLoopBackOff with reason OOMKilled")
+			}
+		}
+		for i := range c.pods {
+			prevMem[i] = c.pods[i].mem
+		}
 	}
-	if got := obs[ObsDrained]; got != 0.1 {
-		t.Fatalf("observation drained = %v, want 0.1", got)
+	if ooms < 3 {
+		t.Fatalf("%d OOM kills in 60 steps of a 30 MiB/step leak on 3 pods", ooms)
+	}
+	// A restart gives a pod fresh memory, but the new pod leaks again.
+	worst := 0
+	for i := range c.pods {
+		if c.pods[i].phase == phaseRunning && c.pods[i].mem > c.pods[worst].mem {
+			worst = i
+		}
+	}
+	c.pods[worst].degraded = true
+	c.Step(ActionRestart, obs)
+	if c.Info().Invalid != ValidAction {
+		t.Fatalf("restart refused: %v", c.Info().Invalid)
+	}
+	for range 8 {
+		c.Step(ActionNoop, obs)
+	}
+	for i := range c.pods {
+		if p := &c.pods[i]; p.phase == phaseRunning && p.created >= c.step-9 && p.leaked == 0 {
+			t.Fatal("the replacement pod does not leak")
+		}
+	}
+}
+
+func TestCrashLoopBackOffDoublesAndDeletingCuresIt(t *testing.T) {
+	c, obs := newTestCluster(t, 3, 150, Fault{Kind: FaultCrashLoop, Start: 1, Duration: 150})
+	c.Step(ActionNoop, obs)
+	victim := -1
+	for i := range c.pods {
+		if c.pods[i].crashLoop {
+			victim = i
+		}
+	}
+	var waits []int
+	start := c.step
+	for range 120 {
+		c.Step(ActionNoop, obs)
+		for _, e := range c.Info().Events {
+			if e.Pod == victim && (e.Kind == EventPodCrashed) {
+				waits = append(waits, c.step-start)
+				start = c.step
+			}
+		}
+	}
+	if len(waits) < 4 {
+		t.Fatalf("only %d crashes in 120 steps", len(waits))
+	}
+	// Each interval is the back-off plus a 2-4 step warm-up.
+	for i := 1; i < len(waits); i++ {
+		if waits[i] < waits[i-1]-2 {
+			t.Fatalf("back-off shrank: crash intervals %v", waits)
+		}
+	}
+	if capped := secondsToSteps(c.cfg.Pods.BackoffMaxSeconds); waits[len(waits)-1] < capped+2 {
+		t.Fatalf("last interval %d steps, want the %d-step cap plus warm-up", waits[len(waits)-1], capped)
+	}
+	if c.pods[victim].restarts < 4 {
+		t.Fatalf("restart count %d", c.pods[victim].restarts)
+	}
+	c.Step(ActionRestart, obs)
+	if c.Info().TargetPod != victim {
+		t.Fatalf("restart hit %d, want the crash-looping pod %d", c.Info().TargetPod, victim)
+	}
+	n := stepUntil(t, c, obs, 10, func() bool { return c.Info().Healthy == 3 })
+	if n > 5 {
+		t.Fatalf("fresh pod healthy after %d steps", n)
+	}
+	if c.anyFaultActive() {
+		t.Fatal("pod-local crash-loop survived the pod's deletion")
+	}
+}
+
+func TestCascadeWhenOneOfThreeDiesAtHighLoad(t *testing.T) {
+	// 3 pods at 0.8 utilisation: losing one puts 1.2 on the others,
+	// past the liveness threshold, so they fail one after another.
+	c, obs := newTestCluster(t, 3, 240)
+	c.crash(0, crashKilled)
+	crashed := 0
+	for range 10 {
+		c.Step(ActionNoop, obs)
+		for _, e := range c.Info().Events {
+			if e.Kind == EventOverloadKilled {
+				crashed++
+			}
+		}
+	}
+	if crashed < 2 {
+		t.Fatalf("%d overload kills, want the survivors to fail", crashed)
+	}
+}
+
+func TestDrainMovesLoad(t *testing.T) {
+	c, obs := newTestCluster(t, 4, 200, Fault{Kind: FaultNetworkLatency, Start: 1, Magnitude: 600})
+	stepUntil(t, c, obs, 6, func() bool { return c.Info().Degraded > 0 })
+	before := c.Info().LatencyP95Ms
+	c.Step(ActionDrain, obs)
+	in := c.Info()
+	if in.Drained != 1 || in.Serving != 3 || in.Replicas != 4 {
+		t.Fatalf("after drain: drained %d serving %d replicas %d", in.Drained, in.Serving, in.Replicas)
+	}
+	if in.LatencyP95Ms >= before {
+		t.Fatalf("p95 %0.f ms not below %.0f ms before the drain", in.LatencyP95Ms, before)
+	}
+	if !in.Symptom || !in.IncidentOpen {
+		t.Fatal("a drained pod must keep the incident open")
 	}
 	c.Step(ActionUndrain, obs)
-	if c.pods[slot].drained || c.Info().Invalid != ValidAction {
-		t.Fatal("undrain did not return the pod")
+	if c.Info().Drained != 0 {
+		t.Fatal("undrain left the pod drained")
 	}
 }
 
 func TestInvalidActionsDoNothing(t *testing.T) {
 	tests := []struct {
-		name     string
-		replicas int
-		action   int
-		want     InvalidReason
+		name   string
+		action func(c *Cluster) int
+		want   InvalidReason
 	}{
-		{"scale down at min", 1, ActionScaleDown, InvalidAtMinReplicas},
-		{"scale up at max", 10, ActionScaleUp, InvalidAtMaxReplicas},
-		{"restart with nothing to restart", 3, ActionRestart, InvalidNothingToRestart},
-		{"drain with nothing degraded", 3, ActionDrain, InvalidNothingToDrain},
-		{"undrain with nothing drained", 3, ActionUndrain, InvalidNothingDrained},
-		{"scale to current", 3, ActionScaleToBase + 2, InvalidAlreadyAtTarget},
-		{"negative action", 3, -1, InvalidOutOfRange},
-		{"action past the end", 3, 1 << 20, InvalidOutOfRange},
+		{"out of range", func(c *Cluster) int { return c.NumActions() }, InvalidOutOfRange},
+		{"negative", func(c *Cluster) int { return -1 }, InvalidOutOfRange},
+		{"restart healthy", func(c *Cluster) int { return ActionRestart }, InvalidNothingToRestart},
+		{"drain healthy", func(c *Cluster) int { return ActionDrain }, InvalidNothingToDrain},
+		{"undrain none", func(c *Cluster) int { return ActionUndrain }, InvalidNothingDrained},
+		{"scale to current", func(c *Cluster) int { return c.ActionSpec().ScaleTo(3) }, InvalidAlreadyAtTarget},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, obs := newTestCluster(t, tt.replicas, 50*float64(tt.replicas))
-			r, _, _ := c.Step(tt.action, obs)
+			c, obs := newTestCluster(t, 3, 150)
+			r, _, _ := c.Step(tt.action(c), obs)
 			in := c.Info()
 			if in.Invalid != tt.want {
 				t.Fatalf("invalid reason %v, want %v", in.Invalid, tt.want)
 			}
-			if in.Replicas != tt.replicas || in.Healthy != tt.replicas {
-				t.Fatalf("replicas %d healthy %d, want %d unchanged", in.Replicas, in.Healthy, tt.replicas)
+			if in.Replicas != 3 || in.Components[RewardInvalid] != -c.cfg.Reward.Invalid {
+				t.Fatalf("replicas %d, invalid component %v (reward %v)", in.Replicas, in.Components[RewardInvalid], r)
 			}
-			if !in.HasEvent(EventActionInvalid) || in.Components[RewardInvalid] >= 0 {
-				t.Fatalf("invalid action not reported: events %v, component %v", in.Events, in.Components[RewardInvalid])
+		})
+	}
+	c, obs := newTestCluster(t, 1, 50)
+	c.Step(ActionScaleDown, obs)
+	if c.Info().Invalid != InvalidAtMinReplicas {
+		t.Fatalf("scale below min: %v", c.Info().Invalid)
+	}
+	c, obs = newTestCluster(t, 10, 50)
+	c.Step(ActionScaleUp, obs)
+	if c.Info().Invalid != InvalidAtMaxReplicas {
+		t.Fatalf("scale above max: %v", c.Info().Invalid)
+	}
+}
+
+func TestDrainRefusesLastServingPod(t *testing.T) {
+	c, obs := newTestCluster(t, 1, 150)
+	c.pods[0].degraded = true
+	c.Step(ActionDrain, obs)
+	if c.Info().Invalid != InvalidLastServingPod {
+		t.Fatalf("drain of the last serving pod: %v", c.Info().Invalid)
+	}
+}
+
+func TestTerminationVersusTruncation(t *testing.T) {
+	c, obs := newTestCluster(t, 2, 100)
+	c.pods[0].backoff, c.pods[1].backoff = 300, 300
+	c.crash(0, crashKilled)
+	c.crash(1, crashKilled)
+	r, term, trunc := c.Step(ActionNoop, obs)
+	if !term || trunc {
+		t.Fatalf("all pods crashed: terminated %v truncated %v", term, trunc)
+	}
+	w := c.cfg.Reward
+	outage := float64(c.cfg.EpisodeSteps-1) * (w.Latency + w.Errors + w.AllDown)
+	if r > -outage {
+		t.Fatalf("termination reward %.1f, want at most -%.1f (an outage to the end)", r, outage)
+	}
+	cfg := DefaultConfig()
+	cfg.EpisodeSteps = 3
+	cfg.Scenario = quietScenario(100)
+	c2, _ := New(cfg)
+	obs2 := make([]float32, c2.ObservationSize())
+	c2.Reset(1, obs2)
+	for i := 1; i <= 3; i++ {
+		_, term, trunc = c2.Step(ActionNoop, obs2)
+		if term || trunc != (i == 3) {
+			t.Fatalf("step %d: terminated %v truncated %v", i, term, trunc)
+		}
+	}
+}
+
+func TestNodeFailureFollowsTheNodeLifecycle(t *testing.T) {
+	c, obs := newTestCluster(t, 6, 240, Fault{Kind: FaultNodeFailure, Start: 1, Duration: 60})
+	c.Step(ActionNoop, obs)
+	onNode := 0
+	for i := range c.pods {
+		if c.lost(&c.pods[i]) {
+			onNode++
+		}
+	}
+	if onNode != 2 {
+		t.Fatalf("%d pods on the failed node, want 2 of 6 spread over 3 nodes", onNode)
+	}
+	grace := secondsToSteps(c.cfg.Kube.NodeMonitorGraceSeconds)
+	toleration := secondsToSteps(c.cfg.Kube.TolerationSeconds)
+	in := c.Info()
+	// Before NotReady: pods still look ready and healthy, their requests
+	// fail, nothing is replaced.
+	if in.Ready != 6 || in.Healthy != 6 || in.ErrorRate < 0.3 || in.NodesNotReady != 0 {
+		t.Fatalf("just after the failure: ready %d healthy %d errors %.2f notReady %d", in.Ready, in.Healthy, in.ErrorRate, in.NodesNotReady)
+	}
+	n := 1 + stepUntil(t, c, obs, 10, func() bool { return c.Info().NodesNotReady == 1 })
+	if n-1 != grace {
+		t.Fatalf("node NotReady after %d steps, want %d (%.0f s)", n-1, grace, c.cfg.Kube.NodeMonitorGraceSeconds)
+	}
+	in = c.Info()
+	if in.Ready != 4 || in.Replicas != 6 || in.ErrorRate > 0.05 {
+		t.Fatalf("after NotReady: ready %d replicas %d errors %.3f", in.Ready, in.Replicas, in.ErrorRate)
+	}
+	m := stepUntil(t, c, obs, 30, func() bool { return c.Info().HasEvent(EventPodEvicted) })
+	if m != toleration {
+		t.Fatalf("eviction %d steps after NotReady, want %d", m, toleration)
+	}
+	if in := c.Info(); in.Replicas != 6 || in.Starting != 2 {
+		t.Fatalf("after eviction: %d replicas, %d starting: replacements not created", in.Replicas, in.Starting)
+	}
+}
+
+func TestRestartReplacesPodsOfANotReadyNodeAtOnce(t *testing.T) {
+	c, obs := newTestCluster(t, 6, 240, Fault{Kind: FaultNodeFailure, Start: 1, Duration: 60})
+	c.Step(ActionNoop, obs)
+	stepUntil(t, c, obs, 10, func() bool { return c.Info().NodesNotReady == 1 })
+	for range 2 {
+		c.Step(ActionRestart, obs)
+		if c.Info().Invalid != ValidAction || !c.nodeNotReady(&c.pods[c.Info().TargetPod]) {
+			t.Fatal("restart did not delete a pod of the NotReady node")
+		}
+	}
+	stepUntil(t, c, obs, 6, func() bool { return c.Info().Healthy == 6 })
+	for i := range c.pods {
+		if p := &c.pods[i]; p.live() && c.lost(p) {
+			t.Fatal("a replacement was scheduled on the failed node")
+		}
+	}
+}
+
+func TestBadConfigRolloutNeedsARollback(t *testing.T) {
+	c, obs := newTestCluster(t, 4, 160, Fault{Kind: FaultBadConfig, Start: 1})
+	c.Step(ActionNoop, obs)
+	bad := c.cur
+	stepUntil(t, c, obs, 10, func() bool { return c.Info().HasEvent(EventPodCrashed) })
+	for range 3 { // restarts bring pods of the same bad template
+		c.Step(ActionRestart, obs)
+	}
+	c.Step(ActionScaleUp, obs)
+	for range 5 {
+		c.Step(ActionNoop, obs)
+	}
+	if livePods(c, bad) == 0 || c.Info().SLOMet {
+		t.Fatal("restarts and scaling alone cured a bad config")
+	}
+	c.Step(ActionRollback, obs)
+	if c.Info().Invalid != ValidAction || c.cur == bad || c.rs[c.cur].tmpl.faulty() {
+		t.Fatal("rollback did not make the previous (good) template current")
+	}
+	stepUntil(t, c, obs, 40, func() bool { return livePods(c, bad) == 0 })
+	stepUntil(t, c, obs, 10, func() bool { return !c.Info().IncidentOpen })
+	for range 20 {
+		c.Step(ActionNoop, obs)
+		if c.Info().IncidentOpen {
+			t.Fatal("the incident reopened after the rollback completed")
+		}
+	}
+}
+
+func TestEveryScenarioFaultStarts(t *testing.T) {
+	for _, name := range ScenarioNames() {
+		sc, _ := ScenarioByName(name)
+		if len(sc.Faults) == 0 {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Scenario = sc
+			c, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if math.IsNaN(r) {
-				t.Fatal("NaN reward")
+			obs := make([]float32, c.ObservationSize())
+			for seed := range uint64(5) {
+				c.Reset(seed, obs)
+				started := map[FaultKind]bool{}
+				// Enough replicas that no scenario ends before its faults
+				// are due.
+				a := c.ActionSpec().ScaleTo(9)
+				for {
+					_, term, trunc := c.Step(a, obs)
+					a = ActionNoop
+					for _, e := range c.Info().Events {
+						if e.Kind == EventFaultStarted {
+							started[e.Fault] = true
+						}
+					}
+					if term || trunc {
+						break
+					}
+				}
+				for _, f := range sc.Faults {
+					if !started[f.Kind] {
+						t.Fatalf("seed %d: fault %s never started", seed, f.Kind)
+					}
+				}
 			}
 		})
 	}
 }
 
-func TestDrainRefusesLastServingPod(t *testing.T) {
-	c, obs := newTestCluster(t, 1, 50)
-	c.pods[0].degraded = true
-	c.Step(ActionDrain, obs)
-	if c.Info().Invalid != InvalidLastServingPod {
-		t.Fatalf("invalid %v, want %v", c.Info().Invalid, InvalidLastServingPod)
+func TestSlowStartKeepsNewPodsPending(t *testing.T) {
+	c, obs := newTestCluster(t, 3, 150, Fault{Kind: FaultSlowStart, Magnitude: 4})
+	c.Step(ActionScaleUp, obs)
+	n := 1 + stepUntil(t, c, obs, 15, func() bool { return c.Info().Ready == 4 })
+	if n-1 < 6 || n-1 > 8 {
+		t.Fatalf("new pod ready after %d steps under slow-start, want 4 + 2-4", n-1)
 	}
 }
 
-func TestTerminationVersusTruncation(t *testing.T) {
-	t.Run("truncated at the time limit", func(t *testing.T) {
-		cfg := DefaultConfig()
-		cfg.EpisodeSteps = 7
-		cfg.Scenario = quietScenario(200)
-		c, _ := New(cfg)
-		obs := make([]float32, c.ObservationSize())
-		c.Reset(3, obs)
-		for i := 1; i <= 7; i++ {
-			_, term, trunc := c.Step(ActionNoop, obs)
-			if term {
-				t.Fatal("terminated without a failure")
-			}
-			if trunc != (i == 7) {
-				t.Fatalf("step %d: truncated=%v", i, trunc)
-			}
+func TestPerPodSlotsAreStable(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ActionMode = ActionModePerPod
+	cfg.Pods.InitialReplicas = 4
+	cfg.Scenario = quietScenario(200)
+	c, _ := New(cfg)
+	obs := make([]float32, c.ObservationSize())
+	c.Reset(3, obs)
+	uid := func(v int) uint32 {
+		if i := c.viewSlot(v); i >= 0 {
+			return c.pods[i].uid
 		}
-	})
-	t.Run("terminated when every pod is crashed", func(t *testing.T) {
-		c, obs := newTestCluster(t, 2, 100)
-		c.pods[0].backoff, c.pods[1].backoff = 300, 300
-		c.crash(0, crashKilled)
-		c.crash(1, crashKilled)
-		_, term, trunc := c.Step(ActionNoop, obs)
-		if !term || trunc {
-			t.Fatalf("terminated=%v truncated=%v, want true, false", term, trunc)
-		}
-		if c.Info().Components[RewardAllDown] >= 0 {
-			t.Fatal("no all-down penalty")
-		}
-	})
-	t.Run("a starting pod keeps the episode alive", func(t *testing.T) {
-		c, obs := newTestCluster(t, 2, 100)
-		c.crash(0, crashKilled)
-		c.crash(1, crashKilled)
-		_, term, _ := c.Step(ActionScaleUp, obs)
-		if term {
-			t.Fatal("terminated although a new replica is starting")
-		}
-	})
-}
-
-func TestNodeFailureRecoversAfterEvictionOrRestart(t *testing.T) {
-	c, obs := newTestCluster(t, 6, 300, Fault{Kind: FaultNodeFailure, Start: 1, Duration: 20, Pods: 2})
-	c.Step(ActionNoop, obs)
-	if got := c.Info().Crashed; got != 2 {
-		t.Fatalf("crashed after node failure = %d, want 2", got)
+		return 0
 	}
-	// Restart one node-down pod: the worst-pod rule picks a node-down pod.
-	c.Step(ActionRestart, obs)
-	if tp := c.Info().TargetPod; tp < 0 || c.pods[tp].phase != phaseRestarting {
-		t.Fatalf("restart target %d not restarting", tp)
-	}
+	before := [4]uint32{uid(0), uid(1), uid(2), uid(3)}
+	// Delete the pod in slot 1: the others keep their slots.
+	c.Step(c.ActionSpec().PodAction(KindRestart, 1), obs)
 	for range 6 {
 		c.Step(ActionNoop, obs)
 	}
-	if got := c.Info().Crashed; got != 1 {
-		t.Fatalf("crashed after restarting one = %d, want 1 (the other waits for eviction)", got)
+	for _, v := range []int{0, 2, 3} {
+		if uid(v) != before[v] {
+			t.Fatalf("slot %d changed pod while another pod came and went", v)
+		}
 	}
-	n := stepUntil(t, c, obs, 30, func() bool { return c.Info().Crashed == 0 })
-	if n+8 < 20 {
-		t.Fatalf("node-down pod came back after %d steps, before the 20-step eviction", n+8)
+	if uid(1) == before[1] || uid(1) == 0 {
+		t.Fatal("slot 1 does not hold the replacement")
 	}
 }
 
-func TestBadConfigSurvivesRestartButNotScaleDown(t *testing.T) {
-	c, obs := newTestCluster(t, 4, 200, Fault{Kind: FaultBadConfig, Start: 1})
+func TestRecoveryTimeNeedsTwoGoodSteps(t *testing.T) {
+	c, obs := newTestCluster(t, 4, 200)
+	c.pods[0].backoff = 60
+	c.crash(0, crashKilled)
 	c.Step(ActionNoop, obs)
-	slot := int(c.active[0].slot[0])
-	uid := c.pods[slot].uid
-	stepUntil(t, c, obs, 5, func() bool { return c.pods[slot].phase == phaseCrashed })
-	c.Step(ActionRestart, obs)
-	if c.pods[slot].uid == uid || c.pods[slot].badErr == 0 {
-		t.Fatal("a restarted bad-config pod lost its bad config")
+	in := c.Info()
+	if !in.IncidentOpen || !in.HasEvent(EventIncidentOpened) {
+		t.Fatal("a crash did not open an incident")
 	}
-	stepUntil(t, c, obs, 20, func() bool { return c.pods[slot].phase == phaseCrashed })
-	c.Step(ActionScaleDown, obs)
-	if c.pods[slot].phase != phaseTerminating {
-		t.Fatalf("scale-down removed another pod; bad pod phase %v", c.pods[slot].phase)
+	opened := in.Step - in.IncidentSteps
+	good := 0
+	for range 20 {
+		c.Step(ActionNoop, obs)
+		in = c.Info()
+		if !in.Symptom && in.CapacityOK {
+			good++
+		} else {
+			good = 0
+		}
+		if in.HasEvent(EventRecovered) {
+			if good < RecoveryHoldSteps {
+				t.Fatalf("closed after %d good steps", good)
+			}
+			if in.RecoverySteps != in.Step-opened {
+				t.Fatalf("recovery %d steps, want %d", in.RecoverySteps, in.Step-opened)
+			}
+			return
+		}
 	}
+	t.Fatal("never recovered")
+}
+
+func TestCapacityOKNeedsHealthyHeadroom(t *testing.T) {
+	c, obs := newTestCluster(t, 4, 200)
 	c.Step(ActionNoop, obs)
-	if c.nActive != 0 {
-		t.Fatalf("%d faults still active after the bad pod was removed", c.nActive)
+	if !c.Info().CapacityOK {
+		t.Fatal("4 healthy pods at 200 req/s (utilisation 0.5) lack capacity")
+	}
+	rho := c.rhoSLO()
+	if math.Abs(rho-(1-50*math.Log(20)/500)) > 1e-12 {
+		t.Fatalf("rhoSLO %v", rho)
+	}
+	c.pods[0].drained = true
+	c.pods[1].drained = true
+	c.Step(ActionNoop, obs)
+	if c.Info().CapacityOK {
+		t.Fatal("2 serving pods at 200 req/s counted as enough capacity")
 	}
 }

@@ -97,9 +97,9 @@ func TestObservationSpec(t *testing.T) {
 		size    int
 		actions int
 	}{
-		{"aggregate default", ActionModeAggregate, 1, 2 * NumBaseFeatures, 6 + 10},
-		{"aggregate no history", ActionModeAggregate, 0, NumBaseFeatures, 6 + 10},
-		{"per-pod", ActionModePerPod, 2, 3*NumBaseFeatures + 10*NumPodFeatures, 6 + 10 + 30},
+		{"aggregate default", ActionModeAggregate, 1, 2 * NumBaseFeatures, 7 + 10},
+		{"aggregate no history", ActionModeAggregate, 0, NumBaseFeatures, 7 + 10},
+		{"per-pod", ActionModePerPod, 2, 3*NumBaseFeatures + 10*NumPodFeatures, 7 + 10 + 30},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,7 +116,7 @@ func TestObservationSpec(t *testing.T) {
 			if c.NumActions() != tt.actions || len(c.ActionSpec().Names) != tt.actions {
 				t.Fatalf("actions %d, want %d", c.NumActions(), tt.actions)
 			}
-			if spec.Index("cpu_avg") != ObsCPUAvg || spec.Index("backoff") != ObsBackoff || spec.Index("nope") != -1 {
+			if spec.Index("cpu_avg") != ObsCPUAvg || spec.Index("restarts") != ObsRestarts || spec.Index("nope") != -1 {
 				t.Fatal("feature index lookup disagrees with the constants")
 			}
 			for a := range c.NumActions() {
@@ -153,12 +153,16 @@ func TestPerPodActionsTargetTheirSlot(t *testing.T) {
 	obs := make([]float32, c.ObservationSize())
 	c.Reset(1, obs)
 	spec := c.ActionSpec()
+	victim := c.viewSlot(0)
 	c.Step(spec.PodAction(KindRestart, 0), obs)
-	if c.pods[0].phase != phaseRestarting || !c.Info().Needless {
+	if c.pods[victim].phase != phaseTerminating || !c.Info().Needless || c.Info().TargetPod != victim {
 		t.Fatal("restart of healthy pod 0 not applied or not flagged needless")
 	}
+	if got := obs[NumBaseFeatures+0*NumPodFeatures+PodFeatStarting]; got != 1 {
+		t.Fatalf("slot 0 after the restart: starting = %v, want its replacement starting", got)
+	}
 	c.Step(spec.PodAction(KindDrain, 2), obs)
-	if c.Info().TargetPod != 2 || !c.pods[2].drained {
+	if c.Info().TargetPod != c.viewSlot(2) || !c.pods[c.viewSlot(2)].drained {
 		t.Fatalf("drain pod 2 hit %d", c.Info().TargetPod)
 	}
 	if got := obs[NumBaseFeatures+2*NumPodFeatures+PodFeatDrained]; got != 1 {
@@ -202,7 +206,11 @@ func FuzzObservationBounds(f *testing.F) {
 			}
 			r, term, trunc := c.Step(a, obs)
 			checkObs(t, obs)
-			if math.IsNaN(r) || math.Abs(r) > 10 {
+			bound := 10.0
+			if term { // the outage charge for the rest of the episode
+				bound += 2 * float64(cfg.EpisodeSteps)
+			}
+			if math.IsNaN(r) || math.Abs(r) > bound {
 				t.Fatalf("reward %v", r)
 			}
 			if term || trunc {

@@ -3,9 +3,10 @@ package envsim
 // maxActiveFaults bounds concurrent fault occurrences; more are skipped.
 const maxActiveFaults = 16
 
-// nodeEvictionSteps is the default duration of a node failure: the 300 s
-// toleration after which Kubernetes evicts pods from an unreachable node.
-const nodeEvictionSteps = 20
+// nodeDownSteps is the default time a failed node stays down before it
+// reboots: 10 minutes, twice the 300 s eviction toleration, so that
+// waiting for the node is not the cheap way out.
+const nodeDownSteps = 40
 
 // faultRun is the per-episode schedule state of one Fault.
 type faultRun struct {
@@ -14,12 +15,16 @@ type faultRun struct {
 	occurrences int
 }
 
-// activeFault is one fault occurrence in progress.
+// activeFault is one fault occurrence in progress. Pod-local faults list
+// their target pods (slot and uid), a node fault its node, a template
+// fault its ReplicaSet.
 type activeFault struct {
 	kind FaultKind
 	end  int // step at which it ends; -1 never
 	mag  float64
 	n    int
+	node int
+	rs   int
 	slot [MaxReplicasLimit]int16
 	uid  [MaxReplicasLimit]uint32
 }
@@ -33,12 +38,9 @@ func (c *Cluster) resetFaults() {
 		}
 		if f.Pods == 0 {
 			f.Pods = 1
-			if f.Kind == FaultNodeFailure {
-				f.Pods = 3
-			}
 		}
 		if f.Duration == 0 && f.Kind == FaultNodeFailure {
-			f.Duration = nodeEvictionSteps
+			f.Duration = nodeDownSteps
 		}
 		r := faultRun{spec: f, nextStart: -1}
 		if f.Rate == 0 {
@@ -53,6 +55,8 @@ func (c *Cluster) resetFaults() {
 func (c *Cluster) anyFaultActive() bool { return c.nActive > 0 }
 
 // advanceFaults ends expired or remedied occurrences and starts due ones.
+// A one-shot fault scheduled at or before the current step starts now
+// (so a fault at step 0 starts with the first step).
 func (c *Cluster) advanceFaults() {
 	for k := 0; k < c.nActive; {
 		f := &c.active[k]
@@ -60,7 +64,7 @@ func (c *Cluster) advanceFaults() {
 			c.endFault(k, false)
 			continue
 		}
-		if f.kind != FaultSlowStart && !c.faultHolds(f) {
+		if !c.faultHolds(f) {
 			c.endFault(k, true)
 			continue
 		}
@@ -74,7 +78,7 @@ func (c *Cluster) advanceFaults() {
 			if c.step >= s.Start && (s.MaxOccurrences == 0 || run.occurrences < s.MaxOccurrences) {
 				due = c.rng.Float64() < s.Rate
 			}
-		} else if run.nextStart == c.step {
+		} else if run.nextStart >= 0 && run.nextStart <= c.step {
 			due = true
 			run.nextStart = -1
 		}
@@ -88,76 +92,71 @@ func (c *Cluster) advanceFaults() {
 	}
 }
 
-// faultHolds reports whether any target still carries the fault's effect.
+// faultHolds reports whether the occurrence still has an effect: a
+// pod-local fault while a target pod carries it, a template fault while
+// its ReplicaSet is current or has pods, a node fault while the node is
+// down.
 func (c *Cluster) faultHolds(f *activeFault) bool {
+	switch f.kind.Scope() {
+	case ScopeCluster:
+		return true
+	case ScopeNode:
+		return c.nodes[f.node].down
+	case ScopeTemplate:
+		return f.rs == c.cur || c.rsActive[f.rs] > 0
+	}
 	for j := 0; j < f.n; j++ {
 		p := &c.pods[f.slot[j]]
-		if p.uid != f.uid[j] || !p.live() {
-			continue
-		}
-		switch f.kind {
-		case FaultPodFailure:
-			if p.notReady {
-				return true
-			}
-		case FaultCrashLoop:
-			if p.crashLoop {
-				return true
-			}
-		case FaultCPUSpike:
-			if p.hog > 0 {
-				return true
-			}
-		case FaultMemoryLeak:
-			if p.leakRate > 0 {
-				return true
-			}
-		case FaultNetworkLatency:
-			if p.netLatMs > 0 {
-				return true
-			}
-		case FaultNetworkLoss:
-			if p.netLoss > 0 {
-				return true
-			}
-		case FaultNodeFailure:
-			if p.nodeDown {
-				return true
-			}
-		case FaultBadConfig:
-			if p.badErr > 0 {
-				return true
-			}
+		if p.uid == f.uid[j] && p.live() && c.hasEffect(p, f.kind) {
+			return true
 		}
 	}
 	return false
 }
 
-// startFault picks targets for one occurrence of s and applies it.
+// startFault applies one occurrence of s.
 func (c *Cluster) startFault(s *Fault) {
 	in := &c.info
 	in.FaultActive = true
-	c.lastFailure = c.step
-	if s.Kind == FaultSlowStart {
+	if c.nActive == maxActiveFaults && s.Kind != FaultPodCrash {
+		in.addEvent(Event{Kind: EventFaultSkipped, Pod: -1, Fault: s.Kind})
+		return
+	}
+	switch s.Kind.Scope() {
+	case ScopeCluster:
 		c.addActive(s, 0)
 		c.slowExtra += int(s.Magnitude)
 		in.addEvent(Event{Kind: EventFaultStarted, Pod: -1, Fault: s.Kind})
+		return
+	case ScopeTemplate:
+		t := c.rs[c.cur].tmpl
+		switch s.Kind {
+		case FaultBadConfig:
+			t.badErr = s.Magnitude
+		case FaultBadRollout:
+			t.errRate, t.latMs = s.Magnitude, badRolloutLatencyMs
+		case FaultMemoryLeak:
+			t.leakRate = s.Magnitude
+		}
+		c.newRevision(t)
+		f := c.addActive(s, 0)
+		f.rs = c.cur
+		in.addEvent(Event{Kind: EventFaultStarted, Pod: -1, Fault: s.Kind})
+		return
+	case ScopeNode:
+		c.startNodeFailure(s)
 		return
 	}
 	n := 0
 	for i := range c.pods {
 		p := &c.pods[i]
-		eligible := p.phase == phaseRunning
-		if s.Kind == FaultNodeFailure {
-			eligible = p.live() && !p.nodeDown
-		}
-		if eligible && !c.hasEffect(p, s.Kind) {
+		if p.phase == phaseRunning && !c.lost(p) && !c.hasEffect(p, s.Kind) {
 			c.cand[n] = int16(i)
 			n++
 		}
 	}
 	k := min(s.Pods, n)
-	if k == 0 || (s.Kind != FaultPodCrash && c.nActive == maxActiveFaults) {
+	if k == 0 {
 		in.addEvent(Event{Kind: EventFaultSkipped, Pod: -1, Fault: s.Kind})
 		return
 	}
@@ -165,7 +164,6 @@ func (c *Cluster) startFault(s *Fault) {
 		r := j + c.rng.IntN(n-j)
 		c.cand[j], c.cand[r] = c.cand[r], c.cand[j]
 	}
-	c.incidentOpen = true
 	in.addEvent(Event{Kind: EventFaultStarted, Pod: int(c.cand[0]), Fault: s.Kind})
 	if s.Kind == FaultPodCrash {
 		for j := range k {
@@ -187,20 +185,42 @@ func (c *Cluster) startFault(s *Fault) {
 			c.crash(i, crashLoop)
 		case FaultCPUSpike:
 			p.hog = s.Magnitude
-		case FaultMemoryLeak:
-			p.leakRate = s.Magnitude
+		case FaultMemoryHog:
+			p.memHog = s.Magnitude
 		case FaultNetworkLatency:
 			p.netLatMs = s.Magnitude
 		case FaultNetworkLoss:
 			p.netLoss = s.Magnitude
-		case FaultNodeFailure:
-			c.crash(i, crashKilled)
-			p.nodeDown = true
-		case FaultBadConfig:
-			p.badErr = s.Magnitude
-			p.served = 0
 		}
 	}
+}
+
+// startNodeFailure takes down a random node that runs pods of the
+// Deployment and is up.
+func (c *Cluster) startNodeFailure(s *Fault) {
+	var count [maxNodes]int
+	for i := range c.pods {
+		if p := &c.pods[i]; p.live() && p.node != noNode {
+			count[p.node]++
+		}
+	}
+	n, choice := 0, -1
+	for nd := range c.cfg.Kube.Nodes {
+		if count[nd] > 0 && !c.nodes[nd].down {
+			n++
+			if c.rng.IntN(n) == 0 {
+				choice = nd
+			}
+		}
+	}
+	if choice < 0 {
+		c.info.addEvent(Event{Kind: EventFaultSkipped, Pod: -1, Fault: s.Kind})
+		return
+	}
+	c.failNode(choice)
+	f := c.addActive(s, 0)
+	f.node = choice
+	c.info.addEvent(Event{Kind: EventFaultStarted, Pod: -1, Fault: s.Kind, Node: choice})
 }
 
 // addActive records an occurrence of s hitting n pods; the caller fills
@@ -208,14 +228,14 @@ func (c *Cluster) startFault(s *Fault) {
 func (c *Cluster) addActive(s *Fault, n int) *activeFault {
 	f := &c.active[c.nActive]
 	c.nActive++
-	f.kind, f.mag, f.n, f.end = s.Kind, s.Magnitude, n, -1
+	f.kind, f.mag, f.n, f.end, f.node, f.rs = s.Kind, s.Magnitude, n, -1, -1, -1
 	if s.Duration > 0 {
 		f.end = c.step + s.Duration
 	}
 	return f
 }
 
-// hasEffect reports whether pod p already carries a fault of kind k.
+// hasEffect reports whether pod p carries a pod-local fault of kind k.
 func (c *Cluster) hasEffect(p *pod, k FaultKind) bool {
 	switch k {
 	case FaultPodFailure:
@@ -224,75 +244,69 @@ func (c *Cluster) hasEffect(p *pod, k FaultKind) bool {
 		return p.crashLoop
 	case FaultCPUSpike:
 		return p.hog > 0
-	case FaultMemoryLeak:
-		return p.leakRate > 0
+	case FaultMemoryHog:
+		return p.memHog > 0
 	case FaultNetworkLatency:
 		return p.netLatMs > 0
 	case FaultNetworkLoss:
 		return p.netLoss > 0
-	case FaultBadConfig:
-		return p.badErr > 0
 	}
 	return false
 }
 
-// endFault removes occurrence k, clearing its effect on targets that
-// still carry it.
+// endFault removes occurrence k, clearing its effect: pod-local effects on
+// the targets that still carry them, a failed node reboots, and a
+// template fault whose time is up gets a fixed release rolled out.
 func (c *Cluster) endFault(k int, remedied bool) {
 	f := &c.active[k]
 	first := -1
-	for j := 0; j < f.n; j++ {
-		i := int(f.slot[j])
-		p := &c.pods[i]
-		if first < 0 {
-			first = i
-		}
-		if p.uid != f.uid[j] || !p.live() {
-			continue
-		}
-		switch f.kind {
-		case FaultPodFailure:
-			p.notReady = false
-		case FaultCrashLoop:
-			p.crashLoop = false
-		case FaultCPUSpike:
-			p.hog = 0
-		case FaultMemoryLeak:
-			p.leakRate = 0
-		case FaultNetworkLatency:
-			p.netLatMs = 0
-		case FaultNetworkLoss:
-			p.netLoss = 0
-		case FaultNodeFailure:
-			if p.nodeDown {
-				// The node is back or its pods were evicted: rescheduled.
-				p.nodeDown = false
-				p.phase, p.timer, p.backoff = phaseStarting, c.startupSteps(), c.cfg.Pods.BackoffInitialSeconds
-			}
-		case FaultBadConfig:
-			p.badErr = 0
-		}
-	}
-	if f.kind == FaultSlowStart {
+	switch f.kind.Scope() {
+	case ScopeCluster:
 		c.slowExtra -= int(f.mag)
+	case ScopeNode:
+		if c.nodes[f.node].down {
+			c.restoreNode(f.node)
+		}
+	case ScopeTemplate:
+		if !remedied && f.rs == c.cur {
+			t := c.rs[c.cur].tmpl
+			switch f.kind {
+			case FaultBadConfig:
+				t.badErr = 0
+			case FaultBadRollout:
+				t.errRate, t.latMs = 0, 0
+			case FaultMemoryLeak:
+				t.leakRate = 0
+			}
+			c.newRevision(t)
+		}
+	default:
+		for j := 0; j < f.n; j++ {
+			i := int(f.slot[j])
+			p := &c.pods[i]
+			if first < 0 {
+				first = i
+			}
+			if p.uid != f.uid[j] || !p.live() {
+				continue
+			}
+			switch f.kind {
+			case FaultPodFailure:
+				p.notReady = false
+			case FaultCrashLoop:
+				p.crashLoop = false
+			case FaultCPUSpike:
+				p.hog = 0
+			case FaultMemoryHog:
+				p.memHog = 0
+			case FaultNetworkLatency:
+				p.netLatMs = 0
+			case FaultNetworkLoss:
+				p.netLoss = 0
+			}
+		}
 	}
-	c.info.addEvent(Event{Kind: EventFaultEnded, Pod: first, Fault: f.kind, Remedied: remedied})
+	c.info.addEvent(Event{Kind: EventFaultEnded, Pod: first, Fault: f.kind, Remedied: remedied, Node: f.node})
 	c.nActive--
 	c.active[k] = c.active[c.nActive]
-}
-
-// retargetFaults follows faults that survive an operator restart (they
-// live in the pod template) to the fresh pod.
-func (c *Cluster) retargetFaults(slot int, oldUID, newUID uint32) {
-	for k := 0; k < c.nActive; k++ {
-		f := &c.active[k]
-		if f.kind != FaultBadConfig && f.kind != FaultCrashLoop {
-			continue
-		}
-		for j := 0; j < f.n; j++ {
-			if int(f.slot[j]) == slot && f.uid[j] == oldUID {
-				f.uid[j] = newUID
-			}
-		}
-	}
 }

@@ -8,7 +8,8 @@ const (
 	// target or -1).
 	EventFaultStarted EventKind = iota
 	// EventFaultEnded: a fault ended, by its schedule or, with Remedied,
-	// because an action removed it (restart, scale-down).
+	// because its pods, node or ReplicaSet are gone (a restart, a
+	// scale-down, a rollback).
 	EventFaultEnded
 	// EventFaultSkipped: a fault found no pod to hit.
 	EventFaultSkipped
@@ -27,16 +28,32 @@ const (
 	EventActionApplied
 	// EventActionInvalid: the action did nothing; StepInfo.Invalid says why.
 	EventActionInvalid
-	// EventRecovered: every pod is healthy and the SLO is met again after
-	// a failure.
+	// EventRecovered: the open incident closed (see Incident); its
+	// length is StepInfo.RecoverySteps.
 	EventRecovered
+	// EventIncidentOpened: a symptom became visible with no incident open.
+	EventIncidentOpened
+	// EventRolloutStarted: the Deployment got a new template revision (a
+	// release, a config change or a rollback) and starts rolling it out.
+	EventRolloutStarted
+	// EventRolledBack: the operator rolled back to the previous revision.
+	EventRolledBack
+	// EventNodeNotReady: the node controller marked a failed node NotReady
+	// (Node set).
+	EventNodeNotReady
+	// EventPodEvicted: a pod on a NotReady node was evicted after its
+	// toleration.
+	EventPodEvicted
+	// EventNodeReady: a failed node came back (rebooted).
+	EventNodeReady
 	numEventKinds
 )
 
 var eventKindNames = [numEventKinds]string{
 	"fault-started", "fault-ended", "fault-skipped", "pod-crashed", "oom-killed",
 	"overload-killed", "container-restarted", "pod-ready", "action-applied",
-	"action-invalid", "recovered",
+	"action-invalid", "recovered", "incident-opened", "rollout-started", "rolled-back",
+	"node-not-ready", "pod-evicted", "node-ready",
 }
 
 // String returns the kebab-case event name.
@@ -57,6 +74,8 @@ type Event struct {
 	Fault FaultKind
 	// Remedied marks a fault ended by an action rather than its schedule.
 	Remedied bool
+	// Node is the node involved in node events and node faults, else 0.
+	Node int
 }
 
 // InvalidReason says why an action did nothing.
@@ -73,8 +92,8 @@ const (
 	InvalidAtMinReplicas
 	// InvalidAlreadyAtTarget: scale-to the current replica count.
 	InvalidAlreadyAtTarget
-	// InvalidNothingToRestart: no crashed or degraded pod (or the slot is
-	// empty or already restarting).
+	// InvalidNothingToRestart: no crashed, not-ready or degraded pod (or
+	// the per-pod slot is empty).
 	InvalidNothingToRestart
 	// InvalidNothingToDrain: no degraded serving pod (or the slot does not
 	// serve).
@@ -83,12 +102,15 @@ const (
 	InvalidLastServingPod
 	// InvalidNothingDrained: undrain without a drained running pod.
 	InvalidNothingDrained
+	// InvalidNoPreviousRevision: rollback without an older revision.
+	InvalidNoPreviousRevision
 	numInvalidReasons
 )
 
 var invalidReasonNames = [numInvalidReasons]string{
 	"valid", "out of range", "at max replicas", "at min replicas", "already at target",
 	"nothing to restart", "nothing to drain", "last serving pod", "nothing drained",
+	"no previous revision",
 }
 
 // String describes the reason.
@@ -134,17 +156,28 @@ type StepInfo struct {
 	// EventsDropped counts events beyond the buffer (64).
 	EventsDropped int
 
-	// FaultActive reports that some fault was active during the step.
+	// FaultActive reports that some fault was active during the step
+	// (hidden state: for analysis, never for the policy).
 	FaultActive bool
 	// ActiveFaults counts active fault occurrences at the end of the step.
 	ActiveFaults int
-	// IncidentOpen reports a failure not yet followed by full recovery.
-	IncidentOpen bool
+	// Symptom reports a visible sign of trouble this step (see Incident).
+	Symptom bool
+	// IncidentOpen reports an incident open at the end of the step;
+	// IncidentSteps how many steps it has been open.
+	IncidentOpen  bool
+	IncidentSteps int
+	// RecoverySteps is the length of the incident that closed this step
+	// (with EventRecovered), else 0.
+	RecoverySteps int
 	// AllHealthy reports that every replica is running, ready, serving and
 	// healthy.
 	AllHealthy bool
 	// SLOMet reports p95 latency and error rate within the SLO.
 	SLOMet bool
+	// CapacityOK reports that the healthy serving pods alone could carry
+	// the offered load within the latency SLO.
+	CapacityOK bool
 
 	// RequestRate is the offered load (requests/s).
 	RequestRate float64
@@ -157,10 +190,18 @@ type StepInfo struct {
 	// AvgCPU and AvgMemory average running pods (fractions of the limits).
 	AvgCPU, AvgMemory float64
 
-	// Replica counts: Replicas live pods, Ready passing readiness
-	// (including drained), Serving taking traffic, and per state.
-	Replicas, Ready, Serving                      int
+	// Replica counts as the API shows them: Replicas live pods (rollout
+	// surge included; the cost), Desired the Deployment's spec.replicas,
+	// Ready passing readiness (drained pods are not ready), Serving in the
+	// Service's endpoints, and per observed state.
+	Replicas, Desired, Ready, Serving             int
 	Healthy, Degraded, Crashed, Starting, Drained int
+	// Lost counts live pods on failed nodes (hidden until NotReady), and
+	// NodesNotReady the nodes marked NotReady.
+	Lost, NodesNotReady int
+	// Updated counts live pods of the current revision; RolloutSteps is
+	// the steps since the current revision was rolled out.
+	Updated, RolloutSteps int
 
 	// Terminated and Truncated mirror the return values of Step.
 	Terminated, Truncated bool

@@ -39,24 +39,28 @@ func (c *Cluster) workloadRate() float64 {
 	return rate
 }
 
-// updateLoad spreads rate over the serving pods and moves every running
-// pod's metrics towards the queueing model's values, then applies OOM
-// kills, liveness kills under overload and bad-config crashes.
+// updateLoad spreads rate over the pods in the Service's endpoints and
+// moves every running pod's metrics towards the queueing model's values,
+// then applies OOM kills, liveness kills under overload and bad-config
+// crashes. A pod on a failed node is still in the endpoints until the node
+// is marked NotReady: its share of requests fails, and its metrics are no
+// longer scraped (they keep their last values).
 //
 // Per pod (M/M/1, REFERENCE.md "Load, latency and errors"): utilisation
 // rho = rate_i / capacity_eff with capacity_eff = capacity*(1-hog); mean
 // latency W = S/(1-rho) (rho capped at 0.99), times up to 4 under memory
-// pressure; p95 = delay + W ln 20, capped at the timeout. Errors: excess
-// arrivals above capacity (1-1/rho), timeouts P(T > timeout-delay) =
-// exp(-(timeout-delay)/W), network loss and a bad config, combined as
-// independent failures. CPU = rate_i/capacity + hog, capped at the limit
-// (throttling). Memory = base + per-request memory * in-flight (Little's
-// law, rate*min(W, timeout)) + leaked memory.
+// pressure; p95 = delay + W ln 20, capped at the timeout, where the delay
+// is injected network latency plus a bad release's latency. Errors:
+// excess arrivals above capacity (1-1/rho), timeouts P(T > timeout-delay)
+// = exp(-(timeout-delay)/W), network loss, a bad config and a bad
+// release, combined as independent failures. CPU = rate_i/capacity + hog,
+// capped at the limit (throttling). Memory = base + per-request memory *
+// in-flight (Little's law, rate*min(W, timeout)) + leaked + hogged memory.
 func (c *Cluster) updateLoad(rate float64) {
 	pc := &c.cfg.Pods
 	serving := 0
 	for i := range c.pods {
-		if c.pods[i].serving() {
+		if c.serving(&c.pods[i]) {
 			serving++
 		}
 	}
@@ -73,8 +77,16 @@ func (c *Cluster) updateLoad(rate float64) {
 		if p.phase != phaseRunning {
 			continue
 		}
+		if c.lost(p) {
+			p.rps = 0
+			if c.serving(p) {
+				p.rps = perPod
+			}
+			continue
+		}
+		t := &c.rs[p.rs].tmpl
 		lambda := 0.0
-		if p.serving() {
+		if c.serving(p) {
 			lambda = perPod
 			p.served++
 		}
@@ -89,30 +101,31 @@ func (c *Cluster) updateLoad(rate float64) {
 		if rho > 1 {
 			sat = 1 - 1/rho
 		}
-		budget := max(pc.TimeoutMs-p.netLatMs, 0)
+		delay := p.netLatMs + t.latMs
+		budget := max(pc.TimeoutMs-delay, 0)
 		if arg := budget / wait; arg != lastArg {
 			lastArg, lastExp = arg, math.Exp(-arg)
 		}
 		tout := lastExp
-		errRate := 1 - (1-sat)*(1-tout)*(1-p.netLoss)*(1-p.badErr)
+		errRate := 1 - (1-sat)*(1-tout)*(1-p.netLoss)*(1-t.badErr)*(1-t.errRate)
 		if lambda == 0 {
 			errRate = 0
 		}
 		inflight := lambda * (1 - sat) * min(wait, pc.TimeoutMs) / 1000
-		p.leaked += p.leakRate
-		mem := pc.MemoryBaseMiB + pc.MemoryPerInflightMiB*inflight + p.leaked
+		p.leaked += t.leakRate * p.leakFactor
+		mem := pc.MemoryBaseMiB + pc.MemoryPerInflightMiB*inflight + p.leaked + p.memHog
 
 		p.cpu += a * (cpu - p.cpu)
 		p.wait += a * (wait - p.wait)
 		p.errRate += a * (errRate - p.errRate)
 		p.mem += a * (mem - p.mem)
-		p.p95 = min(pc.TimeoutMs, p.netLatMs+p.wait*ln20)
+		p.p95 = min(pc.TimeoutMs, delay+p.wait*ln20)
 
 		switch {
 		case p.mem >= pc.MemoryLimitMiB:
 			c.crash(i, crashOOM)
 			continue
-		case p.serving() && rho >= pc.OverloadCrashUtilization:
+		case lambda > 0 && rho >= pc.OverloadCrashUtilization:
 			p.overload++
 			if p.overload >= pc.OverloadCrashSteps {
 				c.crash(i, crashOverload)
@@ -121,7 +134,7 @@ func (c *Cluster) updateLoad(rate float64) {
 		default:
 			p.overload = 0
 		}
-		if p.badErr > 0 && p.served >= 2 {
+		if t.badErr > 0 && p.served >= 2 {
 			c.crash(i, crashBadConfig)
 			continue
 		}
@@ -130,16 +143,25 @@ func (c *Cluster) updateLoad(rate float64) {
 	}
 }
 
+// rhoSLO is the utilisation at which a pod's p95 latency reaches the SLO
+// in the queueing model, 1 - S ln 20 / SLO: what "enough capacity" means.
+func (c *Cluster) rhoSLO() float64 {
+	return min(1, max(0.05, 1-c.cfg.Pods.ServiceTimeMs*ln20/c.cfg.SLO.LatencyP95Ms))
+}
+
 // aggregate fills the counts and service metrics of info from the pods.
-// Request-level metrics cover the pods that served this step; the p95 of
-// their mixture solves sum_i share_i * exp(-(L-delay_i)/W_i) = 0.05.
+// Counts are what the API shows (observedState). Request-level metrics
+// cover the pods that served this step, a pod on a failed node failing
+// all of its requests at the timeout; the p95 of the mixture solves
+// sum_i share_i * exp(-(L-delay_i)/W_i) = 0.05.
 func (c *Cluster) aggregate(rate float64) {
 	in := &c.info
 	pc := &c.cfg.Pods
 	in.RequestRate = rate
+	in.Desired = c.desired
 	c.pending = 0
 	var cpuSum, memSum, errSum, meanSum float64
-	running, ready, served := 0, 0, 0
+	running, ready, served, healthyServing := 0, 0, 0, 0
 	for i := range c.pods {
 		p := &c.pods[i]
 		if !p.live() {
@@ -149,8 +171,15 @@ func (c *Cluster) aggregate(rate float64) {
 			continue
 		}
 		in.Replicas++
-		switch p.state() {
-		case PodStarting, PodRestarting:
+		if int(p.rs) == c.cur {
+			in.Updated++
+		}
+		if c.lost(p) {
+			in.Lost++
+		}
+		st := c.observedState(p)
+		switch st {
+		case PodStarting:
 			in.Starting++
 			c.pending++
 		case PodHealthy:
@@ -162,27 +191,34 @@ func (c *Cluster) aggregate(rate float64) {
 		case PodDrained:
 			in.Drained++
 		}
+		if c.ready(p) {
+			ready++
+			if st == PodHealthy && !c.lost(p) {
+				healthyServing++
+			}
+		}
 		if p.phase != phaseRunning {
 			continue
 		}
 		running++
 		memSum += p.mem
-		if p.ready() {
-			ready++
+		if c.ready(p) {
 			cpuSum += p.cpu
 		}
 		if p.rps > 0 {
 			served++
-			errSum += p.errRate
-			meanSum += min(pc.TimeoutMs, p.netLatMs+p.wait)
+			if c.lost(p) {
+				errSum++
+				meanSum += pc.TimeoutMs
+			} else {
+				errSum += p.errRate
+				meanSum += min(pc.TimeoutMs, c.delay(p)+p.wait)
+			}
 		}
 	}
-	in.Ready = ready
-	for i := range c.pods {
-		if c.pods[i].serving() {
-			in.Serving++
-		}
-	}
+	in.Ready, in.Serving = ready, ready
+	in.NodesNotReady = c.nodesNotReady()
+	in.RolloutSteps = c.step - c.rolloutAt
 	if ready > 0 {
 		in.AvgCPU = cpuSum / float64(ready)
 	}
@@ -201,6 +237,21 @@ func (c *Cluster) aggregate(rate float64) {
 	}
 	in.AllHealthy = in.Healthy == in.Replicas
 	in.SLOMet = served > 0 && in.LatencyP95Ms <= c.cfg.SLO.LatencyP95Ms && in.ErrorRate <= c.cfg.SLO.ErrorRate
+	in.CapacityOK = float64(healthyServing)*pc.CapacityRPS*c.rhoSLO() >= rate
+	in.Symptom = (rate > 0 && !in.SLOMet) || in.Crashed > 0 || in.Degraded > 0 || in.Drained > 0
+	if in.Symptom {
+		c.lastSymptom = c.step
+	}
+}
+
+// delay is the fixed latency added to every request of p: injected
+// network latency plus a bad release's latency, or the timeout for a pod
+// on a failed node (its requests never return).
+func (c *Cluster) delay(p *pod) float64 {
+	if c.lost(p) {
+		return c.cfg.Pods.TimeoutMs
+	}
+	return p.netLatMs + c.rs[p.rs].tmpl.latMs
 }
 
 // mixtureP95 solves for the p95 of the serving pods' exponential latency
@@ -219,11 +270,11 @@ func (c *Cluster) mixtureP95(share float64) float64 {
 			continue
 		}
 		if d0 < 0 {
-			d0 = p.netLatMs
+			d0 = c.delay(p)
 		}
-		same = same && p.netLatMs == d0
+		same = same && c.delay(p) == d0
 		wMin, wMax, wSum, n = min(wMin, p.wait), max(wMax, p.wait), wSum+p.wait, n+1
-		lo = max(lo, p.netLatMs+p.wait*logShare)
+		lo = max(lo, c.delay(p)+p.wait*logShare)
 	}
 	if same && wMax <= 1.01*wMin {
 		return min(timeout, d0+wSum/float64(n)*ln20)
@@ -236,11 +287,11 @@ func (c *Cluster) mixtureP95(share float64) float64 {
 			if p.rps <= 0 || p.phase != phaseRunning {
 				continue
 			}
-			if l < p.netLatMs {
+			if l < c.delay(p) {
 				f += share
 				continue
 			}
-			e := share * math.Exp(-(l-p.netLatMs)/p.wait)
+			e := share * math.Exp(-(l-c.delay(p))/p.wait)
 			f += e
 			df -= e / p.wait
 		}
@@ -250,8 +301,8 @@ func (c *Cluster) mixtureP95(share float64) float64 {
 		if df == 0 { // every pod's delay exceeds l: jump to the next delay
 			next := timeout
 			for i := range c.pods {
-				if p := &c.pods[i]; p.rps > 0 && p.phase == phaseRunning && p.netLatMs > l {
-					next = min(next, p.netLatMs)
+				if p := &c.pods[i]; p.rps > 0 && p.phase == phaseRunning && c.delay(p) > l {
+					next = min(next, c.delay(p))
 				}
 			}
 			l = next

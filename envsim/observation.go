@@ -2,28 +2,33 @@ package envsim
 
 import (
 	"fmt"
-	"math"
 	"slices"
 )
 
 // Indices of the base features, the first NumBaseFeatures values of every
-// observation. Counts are divided by pods.max_replicas; every value is
-// clamped to [0, 1].
+// observation. Each is something a real cluster exposes (kube-state-metrics,
+// metrics-server, the service's own request metrics); the README's
+// observation table gives the query for each. Counts are divided by
+// pods.max_replicas; every value is clamped to [0, 1]. Pods on a failed
+// node show as they were until the node is marked NotReady, and then as
+// not ready (degraded).
 const (
-	// ObsHealthy: healthy pods / max replicas.
+	// ObsHealthy: ready pods within every per-pod threshold / max replicas.
 	ObsHealthy = iota
-	// ObsDegraded: degraded pods (slow, failing, throttled, near the
-	// memory limit or not ready) / max replicas.
+	// ObsDegraded: running pods that fail readiness or a per-pod
+	// threshold (slow, failing, throttled, near the memory limit) / max
+	// replicas.
 	ObsDegraded
-	// ObsCrashed: crashed pods (back-off or failed node) / max replicas.
+	// ObsCrashed: pods whose container waits in CrashLoopBackOff / max
+	// replicas.
 	ObsCrashed
-	// ObsStarting: starting plus restarting pods / max replicas.
+	// ObsStarting: pods Pending or warming up / max replicas.
 	ObsStarting
-	// ObsDrained: drained pods / max replicas.
+	// ObsDrained: pods with the readiness gate set to false / max replicas.
 	ObsDrained
-	// ObsReady: pods passing readiness (including drained) / max replicas.
+	// ObsReady: ready pods / max replicas.
 	ObsReady
-	// ObsReplicas: live replicas / max replicas.
+	// ObsReplicas: the Deployment's spec.replicas / max replicas.
 	ObsReplicas
 	// ObsCPUAvg: mean CPU of ready pods / CPU limit (the HPA's metric
 	// times limit/request).
@@ -44,31 +49,47 @@ const (
 	ObsErrorMax
 	// ObsRequestRate: offered load / (max replicas * capacity).
 	ObsRequestRate
-	// ObsUtilization: offered load / (serving pods * capacity) / 2; 1
-	// when nothing serves.
+	// ObsUtilization: offered load / (ready pods * capacity) / 2; 1 when
+	// nothing is ready.
 	ObsUtilization
-	// ObsTimeSinceFailure: steps since the last crash or fault / 40
-	// (10 min).
-	ObsTimeSinceFailure
-	// ObsPending: starting, restarting and terminating pods / max
-	// replicas.
+	// ObsSinceSymptom: steps since the last step with a visible symptom
+	// (StepInfo.Symptom) / 40 (10 min).
+	ObsSinceSymptom
+	// ObsPending: starting and terminating pods / max replicas.
 	ObsPending
-	// ObsBackoff: longest remaining crash wait / back-off cap (1 for a
-	// pod on a failed node).
-	ObsBackoff
+	// ObsRestarts: the highest container restart count of a live pod / 6
+	// (six restarts reach the 300 s back-off cap).
+	ObsRestarts
+	// ObsOOMKilled: live pods whose last termination was OOMKilled / max
+	// replicas.
+	ObsOOMKilled
+	// ObsNodesNotReady: nodes marked NotReady / nodes.
+	ObsNodesNotReady
+	// ObsSinceRollout: steps since the current revision was rolled out
+	// (its ReplicaSet's creation or a rollback) / 120 (30 min).
+	ObsSinceRollout
+	// ObsUpdated: live pods of the current revision / live pods.
+	ObsUpdated
+	// ObsErrorUpdated: mean error rate of the serving pods of the current
+	// revision (0 if none serves).
+	ObsErrorUpdated
+	// ObsCrashedUpdated: crashed pods of the current revision / max
+	// replicas.
+	ObsCrashedUpdated
 	// NumBaseFeatures is the number of base features.
 	NumBaseFeatures
 )
 
 // Per-pod slot features, in per-pod mode only: slot i occupies
-// NumBaseFeatures + i*NumPodFeatures + j. Slot i is the i-th live pod in
-// slot order, the same pod that per-pod action i acts on.
+// NumBaseFeatures + i*NumPodFeatures + j. A pod keeps its slot from
+// creation until it is deleted, as a pod keeps its name; per-pod action i
+// acts on the pod in slot i.
 const (
 	// PodFeatPresent: 1 if the slot holds a live pod.
 	PodFeatPresent = iota
-	// PodFeatReady: 1 if it passes readiness.
+	// PodFeatReady: 1 if it is ready.
 	PodFeatReady
-	// PodFeatCrashed: 1 if it is crashed.
+	// PodFeatCrashed: 1 if its container waits in CrashLoopBackOff.
 	PodFeatCrashed
 	// PodFeatDrained: 1 if it is drained.
 	PodFeatDrained
@@ -80,6 +101,14 @@ const (
 	PodFeatLatency
 	// PodFeatErrors: error rate.
 	PodFeatErrors
+	// PodFeatRestarts: container restarts / 6.
+	PodFeatRestarts
+	// PodFeatUpdated: 1 if it runs the current revision.
+	PodFeatUpdated
+	// PodFeatNodeNotReady: 1 if its node is NotReady.
+	PodFeatNodeNotReady
+	// PodFeatStarting: 1 if it is Pending or warming up.
+	PodFeatStarting
 	// NumPodFeatures is the number of features per pod slot.
 	NumPodFeatures
 )
@@ -87,17 +116,29 @@ const (
 var baseFeatureNames = [NumBaseFeatures]string{
 	"healthy", "degraded", "crashed", "starting", "drained", "ready", "replicas",
 	"cpu_avg", "cpu_max", "memory_avg", "memory_max", "latency", "latency_max",
-	"error_rate", "error_max", "request_rate", "utilization", "time_since_failure",
-	"pending", "backoff",
+	"error_rate", "error_max", "request_rate", "utilization", "since_symptom",
+	"pending", "restarts", "oom_killed", "nodes_not_ready", "since_rollout",
+	"updated", "error_updated", "crashed_updated",
 }
 
-var podFeatureNames = [NumPodFeatures]string{"present", "ready", "crashed", "drained", "cpu", "memory", "latency", "errors"}
+var podFeatureNames = [NumPodFeatures]string{
+	"present", "ready", "crashed", "drained", "cpu", "memory", "latency", "errors",
+	"restarts", "updated", "node_not_ready", "starting",
+}
+
+// RestartScale normalises restart counts in the observation: six
+// restarts reach the 300 s back-off cap.
+const RestartScale = 6
 
 // latencyScaleMs normalises latencies in the observation.
 const latencyScaleMs = 1000
 
-// failureHorizonSteps normalises the time since the last failure.
+// failureHorizonSteps normalises the time since the last symptom (10 min).
 const failureHorizonSteps = 40
+
+// RolloutHorizonSteps normalises the time since the last rollout in the
+// observation (30 min): a leak in a release shows only after minutes.
+const RolloutHorizonSteps = 120
 
 // ObservationSpec describes the observation vector: base features, then
 // per-pod slots (per-pod mode), then the base features of the previous
@@ -142,14 +183,23 @@ func clamp01(v float64) float32 {
 	return float32(v)
 }
 
-// buildView lists the live pods in slot order for the per-pod slots.
-func (c *Cluster) buildView() {
-	c.nView = 0
-	for i := range c.pods {
-		if c.pods[i].live() && c.nView < c.cfg.Pods.MaxReplicas {
-			c.view[c.nView] = int16(i)
-			c.nView++
+// assignView gives pod slot i the lowest free per-pod observation slot,
+// if any (per-pod mode only).
+func (c *Cluster) assignView(i int) {
+	for v := range c.viewPod {
+		if c.viewPod[v] < 0 {
+			c.viewPod[v] = int16(i)
+			c.pods[i].view = int8(v)
+			return
 		}
+	}
+}
+
+// releaseView frees pod slot i's per-pod observation slot.
+func (c *Cluster) releaseView(i int) {
+	if v := c.pods[i].view; v != noView {
+		c.viewPod[v] = -1
+		c.pods[i].view = noView
 	}
 }
 
@@ -159,28 +209,48 @@ func (c *Cluster) writeObservation(obs []float32) {
 	in := &c.info
 	pc := &c.cfg.Pods
 	m := float64(pc.MaxReplicas)
-	var cpuMax, memMax, latMax, errMax float64
-	wait := 0
+	var cpuMax, memMax, latMax, errMax, errUpd float64
+	restarts, oom, crashedUpd, servingUpd := 0, 0, 0, 0
 	for i := range c.pods {
 		p := &c.pods[i]
+		if !p.live() {
+			continue
+		}
+		restarts = max(restarts, p.restarts)
+		if p.lastOOM {
+			oom++
+		}
+		upd := int(p.rs) == c.cur
 		switch p.phase {
 		case phaseRunning:
 			cpuMax = max(cpuMax, p.cpu)
 			memMax = max(memMax, p.mem)
 			latMax = max(latMax, p.p95)
 			errMax = max(errMax, p.errRate)
+			if upd && c.serving(p) {
+				servingUpd++
+				errUpd += p.errRate
+			}
 		case phaseCrashed:
-			wait = max(wait, p.remainingWait())
+			if upd {
+				crashedUpd++
+			}
+		}
+		if p.view == noView && len(c.viewPod) > 0 {
+			c.assignView(i)
 		}
 	}
-	b := c.cur[:]
+	if servingUpd > 0 {
+		errUpd /= float64(servingUpd)
+	}
+	b := c.obsBuf[:]
 	b[ObsHealthy] = clamp01(float64(in.Healthy) / m)
 	b[ObsDegraded] = clamp01(float64(in.Degraded) / m)
 	b[ObsCrashed] = clamp01(float64(in.Crashed) / m)
 	b[ObsStarting] = clamp01(float64(in.Starting) / m)
 	b[ObsDrained] = clamp01(float64(in.Drained) / m)
 	b[ObsReady] = clamp01(float64(in.Ready) / m)
-	b[ObsReplicas] = clamp01(float64(in.Replicas) / m)
+	b[ObsReplicas] = clamp01(float64(in.Desired) / m)
 	b[ObsCPUAvg] = clamp01(in.AvgCPU)
 	b[ObsCPUMax] = clamp01(cpuMax)
 	b[ObsMemoryAvg] = clamp01(in.AvgMemory)
@@ -191,39 +261,57 @@ func (c *Cluster) writeObservation(obs []float32) {
 	b[ObsErrorMax] = clamp01(errMax)
 	b[ObsRequestRate] = clamp01(in.RequestRate / (m * pc.CapacityRPS))
 	util := 1.0
-	if in.Serving > 0 {
-		util = in.RequestRate / (float64(in.Serving) * pc.CapacityRPS) / 2
+	if in.Ready > 0 {
+		util = in.RequestRate / (float64(in.Ready) * pc.CapacityRPS) / 2
 	}
 	b[ObsUtilization] = clamp01(util)
-	b[ObsTimeSinceFailure] = clamp01(float64(c.step-c.lastFailure) / failureHorizonSteps)
+	b[ObsSinceSymptom] = clamp01(float64(c.step-c.lastSymptom) / failureHorizonSteps)
 	b[ObsPending] = clamp01(float64(c.pending) / m)
-	if wait == math.MaxInt32 {
-		b[ObsBackoff] = 1
-	} else {
-		b[ObsBackoff] = clamp01(float64(wait) * StepSeconds / pc.BackoffMaxSeconds)
+	b[ObsRestarts] = clamp01(float64(restarts) / RestartScale)
+	b[ObsOOMKilled] = clamp01(float64(oom) / m)
+	b[ObsNodesNotReady] = clamp01(float64(in.NodesNotReady) / float64(c.cfg.Kube.Nodes))
+	b[ObsSinceRollout] = clamp01(float64(in.RolloutSteps) / RolloutHorizonSteps)
+	b[ObsUpdated] = 1
+	if in.Replicas > 0 {
+		b[ObsUpdated] = clamp01(float64(in.Updated) / float64(in.Replicas))
 	}
+	b[ObsErrorUpdated] = clamp01(errUpd)
+	b[ObsCrashedUpdated] = clamp01(float64(crashedUpd) / m)
 	copy(obs, b)
 	off := NumBaseFeatures
 	if c.obsSpec.PodSlots > 0 {
 		slots := obs[off : off+c.obsSpec.PodSlots*NumPodFeatures]
 		clear(slots)
-		for v := 0; v < c.nView; v++ {
-			p := &c.pods[c.view[v]]
+		for v, i := range c.viewPod {
+			if i < 0 {
+				continue
+			}
+			p := &c.pods[i]
 			s := slots[v*NumPodFeatures : (v+1)*NumPodFeatures]
 			s[PodFeatPresent] = 1
-			if p.ready() {
+			if c.ready(p) {
 				s[PodFeatReady] = 1
 			}
-			if p.phase == phaseCrashed {
+			switch p.phase {
+			case phaseCrashed:
 				s[PodFeatCrashed] = 1
+			case phasePending, phaseStarting:
+				s[PodFeatStarting] = 1
 			}
 			if p.drained {
 				s[PodFeatDrained] = 1
+			}
+			if int(p.rs) == c.cur {
+				s[PodFeatUpdated] = 1
+			}
+			if c.nodeNotReady(p) {
+				s[PodFeatNodeNotReady] = 1
 			}
 			s[PodFeatCPU] = clamp01(p.cpu)
 			s[PodFeatMemory] = clamp01(p.mem / pc.MemoryLimitMiB)
 			s[PodFeatLatency] = clamp01(p.p95 / latencyScaleMs)
 			s[PodFeatErrors] = clamp01(p.errRate)
+			s[PodFeatRestarts] = clamp01(float64(p.restarts) / RestartScale)
 		}
 		off += len(slots)
 	}

@@ -19,12 +19,16 @@ type PodStatus struct {
 	RPS float64
 	// Restarts counts crashes of this pod instance.
 	Restarts int
-	// Faulty reports that an injected fault affects the pod.
+	// Faulty reports that an injected fault affects the pod (its own, its
+	// node's or its template's).
 	Faulty bool
+	// Revision is the Deployment revision of its ReplicaSet; Node its node
+	// (-1 unscheduled).
+	Revision, Node int
 }
 
-// NumPodSlots is the number of slots PodStatuses fills:
-// 2 * pods.max_replicas (room for terminating pods).
+// NumPodSlots is the number of slots PodStatuses fills: room for the
+// replicas, a rollout's surge and terminating pods.
 func (c *Cluster) NumPodSlots() int { return len(c.pods) }
 
 // PodStatuses writes the status of every slot into dst, growing it only
@@ -38,12 +42,15 @@ func (c *Cluster) PodStatuses(dst []PodStatus) []PodStatus {
 	pc := &c.cfg.Pods
 	for i := range c.pods {
 		p := &c.pods[i]
+		faulty := p.hog > 0 || p.memHog > 0 || p.netLatMs > 0 || p.netLoss > 0 || p.crashLoop || p.notReady || c.lost(p)
+		if p.live() {
+			faulty = faulty || c.rs[p.rs].tmpl.faulty()
+		}
 		dst[i] = PodStatus{
-			Slot: i, UID: p.uid, State: p.state(),
+			Slot: i, UID: p.uid, State: c.state(p),
 			CPU: p.cpu, Memory: p.mem / pc.MemoryLimitMiB,
 			LatencyP95Ms: p.p95, ErrorRate: p.errRate, RPS: p.rps, Restarts: p.restarts,
-			Faulty: p.hog > 0 || p.leakRate > 0 || p.netLatMs > 0 || p.netLoss > 0 ||
-				p.badErr > 0 || p.crashLoop || p.nodeDown || p.notReady,
+			Faulty: faulty, Revision: c.rs[max(p.rs, 0)].revision, Node: int(p.node),
 		}
 	}
 	return dst

@@ -4,60 +4,115 @@ import (
 	"fmt"
 )
 
-// FaultKind names a kind of injected failure. the README ("The simulation") has the
-// table of what each does to which metric and how it ends.
+// FaultKind names a kind of injected failure. Every kind has a scope
+// (FaultKind.Scope): a pod-local fault stays with the pods it hit and is
+// cured by deleting them (the replacement is clean); a node fault stays
+// with its node; a template fault is in the Deployment's pod template, so
+// every pod created from it (by a restart, a scale-up or a ReplicaSet
+// replacing a deleted pod) carries it, and only a rollback (`kubectl
+// rollout undo`) or a fixed release cures it. The README ("The
+// simulation") has the table of what each does.
 type FaultKind string
 
 const (
-	// FaultPodCrash kills Pods running pods at once (container-kill). Each
-	// enters CrashLoopBackOff; the kubelet brings it back after the
-	// back-off. Instantaneous: active for the step it happens.
+	// FaultPodCrash kills the containers of Pods running pods at once
+	// (LitmusChaos container-kill). The kubelet restarts each after its
+	// CrashLoopBackOff wait. Pod-local, instantaneous.
 	FaultPodCrash FaultKind = "pod-crash"
-	// FaultPodFailure makes a pod fail readiness (no traffic, counted
-	// degraded) for Duration steps (Chaos Mesh pod-failure). Ends by
-	// itself or by an operator restart (a fresh pod).
+	// FaultPodFailure makes a pod fail readiness for Duration steps (Chaos
+	// Mesh pod-failure): it leaves the endpoints but stays a replica.
+	// Pod-local; ends by itself or when the pod is deleted.
 	FaultPodFailure FaultKind = "pod-failure"
-	// FaultCrashLoop makes a pod's container exit right after every start
-	// while active, so its back-off doubles to the cap. The fault is in a
-	// dependency, so restarts do not clear it; after it ends the pod still
-	// waits out its back-off unless an operator restart resets it.
+	// FaultCrashLoop makes a pod's container exit at the end of every
+	// start for Duration steps (corrupted local state, e.g. an emptyDir
+	// cache), so the kubelet's back-off doubles to the cap. Pod-local:
+	// the kubelet's restarts keep the pod and do not help; deleting the
+	// pod does. After the fault ends the pod still waits out its back-off.
 	FaultCrashLoop FaultKind = "crash-loop"
 	// FaultCPUSpike burns Magnitude (fraction, default 0.9) of the pod's
-	// CPU limit: CPU near 100%, capacity and latency suffer (throttling,
-	// never a kill). Ends after Duration or on an operator restart.
+	// CPU limit (LitmusChaos pod-cpu-hog): CPU near 100%, capacity and
+	// latency suffer (throttling, never a kill). Pod-local; ends after
+	// Duration or when the pod is deleted.
 	FaultCPUSpike FaultKind = "cpu-spike"
-	// FaultMemoryLeak adds Magnitude MiB per step to the pod's memory until
-	// it is OOM-killed at the limit; the kubelet restart keeps the leaking
-	// code (the leak resumes), an operator restart (fresh pod) ends it.
-	// Near the limit, GC pressure raises latency.
+	// FaultMemoryHog makes a stressor in the pod hold Magnitude MiB
+	// (default 250; LitmusChaos pod-memory-hog) for Duration steps: GC
+	// pressure, and an OOM kill if it crosses the limit (the stressor dies
+	// with the container). Pod-local.
+	FaultMemoryHog FaultKind = "memory-hog"
+	// FaultMemoryLeak is a release whose code leaks Magnitude MiB per
+	// running step (default 8): it rolls out like any release, and every
+	// container of it grows until it is OOM-killed at the limit, then
+	// starts over. A restart resets one pod's memory; the leak goes on.
+	// Template: cured only by a rollback.
 	FaultMemoryLeak FaultKind = "memory-leak"
 	// FaultNetworkLatency adds Magnitude ms to the pod's latency (Chaos
-	// Mesh delay). Ends after Duration or on an operator restart (the pod
-	// is rescheduled); draining removes its effect on users at once.
+	// Mesh delay; default 400). Pod-local; ends after Duration or when
+	// the pod is deleted; draining removes its effect on users.
 	FaultNetworkLatency FaultKind = "network-latency"
-	// FaultNetworkLoss drops Magnitude (fraction) of the pod's requests:
-	// its error rate rises. Ends like FaultNetworkLatency.
+	// FaultNetworkLoss drops Magnitude (fraction, default 0.3) of the
+	// pod's requests. Pod-local, ends like FaultNetworkLatency.
 	FaultNetworkLoss FaultKind = "network-loss"
-	// FaultNodeFailure takes down Pods pods at once (one node). They stay
-	// crashed until the node returns after Duration steps (pod eviction),
-	// or until an operator restart reschedules them elsewhere.
+	// FaultNodeFailure takes a node with pods of the Deployment down for
+	// Duration steps (0: to the end of the episode), then it reboots. Its
+	// pods serve nothing at once, but stay in the endpoints until the node
+	// controller marks the node NotReady (kube.node_monitor_grace_seconds)
+	// and are evicted and replaced only after the toleration
+	// (kube.toleration_seconds). Deleting them (a restart) gets
+	// replacements at once. Pods is ignored: a node fails with whatever
+	// runs on it.
 	FaultNodeFailure FaultKind = "node-failure"
-	// FaultBadConfig gives a pod a bad configuration: after every start it
-	// serves with Magnitude (fraction) errors for a step, then crashes.
-	// Restarts keep the config (it is in the pod's template), so they do
-	// not help; draining stops the errors, scaling down removes the pod
-	// (unready pods go first), scaling up dilutes it. Ends after Duration.
+	// FaultBadConfig is a config change rolled out as a new revision: its
+	// pods pass readiness, fail Magnitude (fraction, default 0.6) of their
+	// requests, and crash after two steps of serving, after every start.
+	// The rollout stalls part way with pods crash-looping. Template.
 	FaultBadConfig FaultKind = "bad-config"
-	// FaultSlowStart adds Magnitude steps to the start-up of every pod
-	// that starts while it is active (cold caches, slow image pulls).
+	// FaultBadRollout is a release that rolls out and is broken: its pods
+	// fail Magnitude (fraction, default 0.15) of their requests and add
+	// 150 ms of latency, so the error rate jumps as the new pods take
+	// traffic. Template.
+	FaultBadRollout FaultKind = "bad-rollout"
+	// FaultSlowStart makes image pulls take Magnitude extra steps
+	// (default 4) for every pod created while it is active (a slow
+	// registry): new pods stay Pending longer. Cluster-wide.
 	FaultSlowStart FaultKind = "slow-start"
 )
 
+// FaultScope says where a fault lives and what cures it.
+type FaultScope uint8
+
+const (
+	// ScopePod: the pods hit; deleting them cures it.
+	ScopePod FaultScope = iota
+	// ScopeNode: one node; evicting or deleting its pods moves them away.
+	ScopeNode
+	// ScopeTemplate: the pod template; only a rollback cures it.
+	ScopeTemplate
+	// ScopeCluster: the cluster (image registry); nothing the operator of
+	// the Deployment does cures it.
+	ScopeCluster
+)
+
+// Scope returns where faults of kind k live.
+func (k FaultKind) Scope() FaultScope {
+	switch k {
+	case FaultNodeFailure:
+		return ScopeNode
+	case FaultMemoryLeak, FaultBadConfig, FaultBadRollout:
+		return ScopeTemplate
+	case FaultSlowStart:
+		return ScopeCluster
+	}
+	return ScopePod
+}
+
 // faultKinds lists every FaultKind, in a fixed order.
 var faultKinds = [...]FaultKind{
-	FaultPodCrash, FaultPodFailure, FaultCrashLoop, FaultCPUSpike, FaultMemoryLeak,
-	FaultNetworkLatency, FaultNetworkLoss, FaultNodeFailure, FaultBadConfig, FaultSlowStart,
+	FaultPodCrash, FaultPodFailure, FaultCrashLoop, FaultCPUSpike, FaultMemoryHog, FaultMemoryLeak,
+	FaultNetworkLatency, FaultNetworkLoss, FaultNodeFailure, FaultBadConfig, FaultBadRollout, FaultSlowStart,
 }
+
+// badRolloutLatencyMs is the latency a bad release adds to its pods.
+const badRolloutLatencyMs = 150
 
 // defaultMagnitude is the kind-specific magnitude used when Fault.Magnitude
 // is zero.
@@ -65,14 +120,18 @@ func (k FaultKind) defaultMagnitude() float64 {
 	switch k {
 	case FaultCPUSpike:
 		return 0.9
+	case FaultMemoryHog:
+		return 250
 	case FaultMemoryLeak:
-		return 20
+		return 8
 	case FaultNetworkLatency:
 		return 400
 	case FaultNetworkLoss:
 		return 0.3
 	case FaultBadConfig:
 		return 0.6
+	case FaultBadRollout:
+		return 0.15
 	case FaultSlowStart:
 		return 4
 	}
@@ -156,15 +215,16 @@ type Fault struct {
 	// StartJitter adds a uniform [0, StartJitter] delay to Start (>= 0).
 	StartJitter int `yaml:"start_jitter" json:"start_jitter"`
 	// Duration is how long one occurrence lasts (steps, >= 0; 0 means
-	// until the end of the episode, or for node-failure the eviction
-	// time of 20 steps = 300 s).
+	// until the end of the episode, or for node-failure 40 steps = 10
+	// min). For a template fault it is the time until a fixed release
+	// rolls out (0: never; only a rollback cures it).
 	Duration int `yaml:"duration" json:"duration"`
 	// Rate is the per-step probability of an occurrence, in [0, 1].
 	Rate float64 `yaml:"rate" json:"rate"`
 	// MaxOccurrences caps random occurrences (>= 0; 0: unlimited).
 	MaxOccurrences int `yaml:"max_occurrences" json:"max_occurrences"`
-	// Pods is the number of pods one occurrence hits (>= 0; 0 means 1,
-	// node-failure default 3).
+	// Pods is the number of pods a pod-local occurrence hits (>= 0; 0
+	// means 1). Node and template faults ignore it.
 	Pods int `yaml:"pods" json:"pods"`
 	// Magnitude is kind-specific (see FaultKind); 0 selects the default.
 	Magnitude float64 `yaml:"magnitude" json:"magnitude"`
@@ -266,7 +326,7 @@ func (f Fault) validate(field string, maxReplicas int) error {
 		return fieldError(field+".pods", "must be in [0, max_replicas] (got %d)", f.Pods)
 	case !finite(f.Magnitude) || f.Magnitude < 0:
 		return fieldError(field+".magnitude", "must be >= 0 (got %v)", f.Magnitude)
-	case (f.Kind == FaultCPUSpike || f.Kind == FaultNetworkLoss || f.Kind == FaultBadConfig) && f.Magnitude > 1:
+	case (f.Kind == FaultCPUSpike || f.Kind == FaultNetworkLoss || f.Kind == FaultBadConfig || f.Kind == FaultBadRollout) && f.Magnitude > 1:
 		return fieldError(field+".magnitude", "must be a fraction in [0, 1] for %s (got %v)", f.Kind, f.Magnitude)
 	}
 	return nil

@@ -61,21 +61,27 @@ func builtinScenarios() []Scenario {
 		},
 		{
 			Name:        "crashloop",
-			Description: "a pod crash-loops for 10 min while a dependency is down; afterwards it waits out a long back-off unless restarted",
+			Description: "a pod's local state is corrupt for 10 min: its container exits at every start and the back-off grows; deleting the pod cures it, the kubelet's restarts do not",
 			Workload:    w(),
 			Faults:      []Fault{{Kind: FaultCrashLoop, Start: 10, StartJitter: 20, Duration: 40}},
 		},
 		{
 			Name:        "bad-config",
-			Description: "one pod has a bad config: it fails requests, then crashes, forever; restarts do not help, draining or scaling down does",
+			Description: "a config change rolls out: its pods fail 60% of requests, then crash after every start, and the rollout stalls part way; restarts and scaling bring more bad pods, a rollback cures it",
 			Workload:    w(),
 			Faults:      []Fault{{Kind: FaultBadConfig, Start: 10, StartJitter: 20}},
 		},
 		{
-			Name:        "memory-leak-oom",
-			Description: "one pod leaks 25 MiB per step: GC pressure, then OOM kills in a loop until the pod is restarted",
+			Name:        "bad-rollout",
+			Description: "a release that fails 15% of requests and adds 150 ms rolls out: the error rate climbs as its pods take traffic; only a rollback cures it",
 			Workload:    w(),
-			Faults:      []Fault{{Kind: FaultMemoryLeak, Start: 5, StartJitter: 20, Magnitude: 25}},
+			Faults:      []Fault{{Kind: FaultBadRollout, Start: 20, StartJitter: 40}},
+		},
+		{
+			Name:        "memory-leak-oom",
+			Description: "a release whose code leaks 8 MiB per step rolls out: every pod of it slows under GC pressure and is OOM-killed about every 9 min; a restart resets one pod, a rollback cures it",
+			Workload:    w(),
+			Faults:      []Fault{{Kind: FaultMemoryLeak, Start: 5, StartJitter: 20}},
 		},
 		{
 			Name:        "cpu-hog",
@@ -120,14 +126,14 @@ func builtinScenarios() []Scenario {
 		},
 		{
 			Name:            "node-failure",
-			Description:     "a node with 3 of 7 pods fails; its pods stay down for 5 min (eviction) unless rescheduled by a restart",
+			Description:     "a node with 2-3 of 7 pods fails for 10 min: its requests fail until it is marked NotReady (50 s), and its pods are replaced only after the 300 s eviction toleration unless deleted",
 			InitialReplicas: 7,
 			Workload:        w(),
-			Faults:          []Fault{{Kind: FaultNodeFailure, Start: 20, StartJitter: 40, Duration: 20, Pods: 3}},
+			Faults:          []Fault{{Kind: FaultNodeFailure, Start: 20, StartJitter: 40}},
 		},
 		{
 			Name:        "slow-start",
-			Description: "new pods take 4 extra steps to start while load ramps up by 80%: scale early",
+			Description: "image pulls take 4 extra steps (a slow registry) while load ramps up by 80%: scale early",
 			Workload: with(func(wl *Workload) {
 				wl.FlashCrowds = []FlashCrowd{{Start: 20, StartJitter: 30, Duration: 80, RampSteps: 10, Multiplier: 1.8}}
 			}),
@@ -135,7 +141,7 @@ func builtinScenarios() []Scenario {
 		},
 		{
 			Name:        "compound",
-			Description: "a memory leak on one pod and packet loss on another, with random load spikes",
+			Description: "a leaking release rolls out, packet loss hits one pod, and load spikes at random",
 			Workload: with(func(wl *Workload) {
 				wl.SpikeRate, wl.SpikeMultiplier, wl.SpikeSteps = 0.02, 1.5, 3
 			}),

@@ -21,7 +21,7 @@ func TestVecEnvAutoResetKeepsFinalObservation(t *testing.T) {
 	v := NewVecEnv(envs, 42)
 	v.Reset()
 	d := v.ObservationSize()
-	if v.NumEnvs() != 3 || d != cfg.HistorySteps*NumBaseFeatures+NumBaseFeatures || v.NumActions() != 16 {
+	if v.NumEnvs() != 3 || d != cfg.HistorySteps*NumBaseFeatures+NumBaseFeatures || v.NumActions() != ActionScaleToBase+cfg.Pods.MaxReplicas {
 		t.Fatalf("shape %d %d %d", v.NumEnvs(), d, v.NumActions())
 	}
 	// Reference: env 1 stepped by hand with the same episode seeds.

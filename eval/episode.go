@@ -21,12 +21,12 @@ type Episode struct {
 	// pod down).
 	Steps      int
 	Terminated bool
-	// Incidents counts failures with an impact (an incident that made the
-	// service unhealthy or broke the SLO); Recovered those followed by
-	// full recovery (all pods healthy and the SLO met) before the end.
+	// Incidents counts incidents (envsim's definition: opened by a visible
+	// symptom, closed by two good steps with enough capacity); Recovered
+	// those closed before the end.
 	Incidents, Recovered int
-	// RecoverySteps lists, per incident, the steps from its start to full
-	// recovery; an unrecovered incident counts the steps to the episode
+	// RecoverySteps lists, per incident, the steps from its opening to its
+	// closing; one still open at the end counts the steps to the episode's
 	// end (censored).
 	RecoverySteps []int
 	// SLOAttainment is the share of steps with p95 latency and error rate
@@ -135,8 +135,9 @@ func (c *ActionCounts) add(o *ActionCounts) {
 
 // runner plays episodes of one cluster with reusable buffers.
 type runner struct {
-	c   *envsim.Cluster
-	obs []float32
+	c     *envsim.Cluster
+	obs   []float32
+	stats envsim.EpisodeStats
 }
 
 func newRunner(cfg envsim.Config) (*runner, error) {
@@ -148,7 +149,9 @@ func newRunner(cfg envsim.Config) (*runner, error) {
 }
 
 // play runs one episode of pol on seed, counting actions by situation into
-// counts and recording into tr when tr is not nil.
+// counts and recording into tr when tr is not nil. Incidents and recovery
+// times come from envsim.EpisodeStats, the one definition the reward and
+// the actors' metrics use too.
 func (r *runner) play(pol policy.Policy, seed uint64, counts *ActionCounts, tr *envsim.Trace) Episode {
 	c, obs := r.c, r.obs
 	c.Reset(seed, obs)
@@ -157,66 +160,35 @@ func (r *runner) play(pol policy.Policy, seed uint64, counts *ActionCounts, tr *
 		tr.Record(c)
 	}
 	in := c.Info()
-	ep := Episode{Sampled: in.Scenario, Seed: seed}
-	var slo, latency, avail float64
-	open, impact, start := false, false, 0
+	st := &r.stats
+	st.Begin(in)
 	for {
 		sit := classify(obs, in)
 		a := pol.Act(obs)
-		rew, term, trunc := c.Step(a, obs)
+		_, term, trunc := c.Step(a, obs)
 		in = c.Info()
 		if tr != nil {
 			tr.Record(c)
 		}
-		ep.Steps++
-		ep.Return += rew
-		if in.Action != envsim.ActionNoop {
-			switch {
-			case in.Invalid != envsim.ValidAction:
-				ep.Invalid++
-			default:
-				ep.Actions++
-				if in.Needless {
-					ep.Needless++
-				}
-			}
-		}
+		st.Add(in)
 		if a >= 0 && a < len(counts[sit]) {
 			counts[sit][a]++
 		}
-		if in.SLOMet {
-			slo++
-		}
-		latency += in.LatencyP95Ms
-		avail += 1 - in.ErrorRate
-		ep.ReplicaSteps += in.Replicas
-		// An incident is a stretch of IncidentOpen; it counts once it hurt
-		// (not all healthy or SLO missed) and ends at full recovery.
-		if in.IncidentOpen && !open {
-			open, impact, start = true, false, ep.Steps
-		}
-		if open && (!in.AllHealthy || !in.SLOMet) {
-			impact = true
-		}
-		if open && !in.IncidentOpen {
-			if impact {
-				ep.Incidents++
-				ep.Recovered++
-				ep.RecoverySteps = append(ep.RecoverySteps, ep.Steps-start)
-			}
-			open = false
-		}
 		if term || trunc {
-			ep.Terminated = term
 			break
 		}
 	}
-	if open && impact {
-		ep.Incidents++
-		ep.RecoverySteps = append(ep.RecoverySteps, ep.Steps-start+1)
+	ep := Episode{
+		Sampled: st.Scenario, Seed: seed, Return: st.Return, Steps: st.Steps, Terminated: st.Terminated,
+		Incidents: st.Incidents, Recovered: st.Recovered,
+		SLOAttainment: st.SLOAttainment(), Availability: st.Availability(), LatencyP95Ms: st.MeanLatencyP95Ms(),
+		ReplicaSteps: st.ReplicaSteps, Actions: st.Actions, Invalid: st.Invalid, Needless: st.Needless,
 	}
-	n := float64(ep.Steps)
-	ep.SLOAttainment, ep.LatencyP95Ms, ep.Availability = slo/n, latency/n, avail/n
+	ep.RecoverySteps = append(make([]int, 0, len(st.RecoverySteps)+1), st.RecoverySteps...)
+	if st.OpenSteps > 0 || st.Incidents > st.Recovered {
+		// Still open at the end: censored at the episode's end.
+		ep.RecoverySteps = append(ep.RecoverySteps, st.OpenSteps+1)
+	}
 	ep.RecoverySteps = slices.Clip(ep.RecoverySteps)
 	return ep
 }

@@ -48,7 +48,7 @@ func TestRunTiny(t *testing.T) {
 	calls := 0
 	cfg.Progress = func(p Progress) {
 		calls++
-		if p.Done != calls || p.Total != 3*6*3 {
+		if p.Done != calls || p.Total != 3*7*3 {
 			t.Errorf("progress %+v after %d calls", p, calls)
 		}
 	}
@@ -56,8 +56,8 @@ func TestRunTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Episodes) != 3*6*3 || calls != len(res.Episodes) {
-		t.Fatalf("%d episodes, %d progress calls, want 54", len(res.Episodes), calls)
+	if len(res.Episodes) != 3*7*3 || calls != len(res.Episodes) {
+		t.Fatalf("%d episodes, %d progress calls, want 63", len(res.Episodes), calls)
 	}
 	seeds := make(map[[2]any]uint64)
 	needlessRandom := 0
@@ -113,8 +113,8 @@ func TestRunTiny(t *testing.T) {
 	if n := s.ByKey[OverallScenario]["random"].Metrics["return"].N; n != 9 {
 		t.Errorf("overall has %d episodes of random, want 9", n)
 	}
-	if len(s.Comparisons) != 4*5 {
-		t.Errorf("%d comparisons, want 20", len(s.Comparisons))
+	if len(s.Comparisons) != 4*6 {
+		t.Errorf("%d comparisons, want 24", len(s.Comparisons))
 	}
 
 	dir := t.TempDir()
@@ -131,8 +131,8 @@ func TestRunTiny(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lines := strings.Count(string(csv), "\n"); lines != 55 {
-		t.Errorf("episodes.csv has %d lines, want 55", lines)
+	if lines := strings.Count(string(csv), "\n"); lines != 3*7*3+1 {
+		t.Errorf("episodes.csv has %d lines, want 64", lines)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, ReportFile))
 	if err != nil {

@@ -38,7 +38,7 @@ var (
 		envsim.PodHealthy:     color.RGBA{R: 60, G: 170, B: 80, A: 255},
 		envsim.PodDegraded:    color.RGBA{R: 245, G: 185, B: 40, A: 255},
 		envsim.PodCrashed:     color.RGBA{R: 210, G: 40, B: 40, A: 255},
-		envsim.PodRestarting:  color.RGBA{R: 150, G: 90, B: 200, A: 255},
+		envsim.PodLost:        color.RGBA{R: 150, G: 90, B: 200, A: 255},
 		envsim.PodTerminating: color.RGBA{R: 130, G: 130, B: 130, A: 255},
 		envsim.PodDrained:     color.RGBA{R: 90, G: 200, B: 200, A: 255},
 	}
@@ -204,7 +204,7 @@ func timelinePanels(tr *envsim.Trace, title string) ([]*plot.Plot, error) {
 	strip.Y.Label.Text = "pod slot"
 	strip.Y.Min, strip.Y.Max = 0, float64(usedSlots(tr))
 	strip.X.Label.Text = "time (min)   [red: fault start, blue: action]"
-	for _, st := range []envsim.PodState{envsim.PodHealthy, envsim.PodDegraded, envsim.PodStarting, envsim.PodRestarting, envsim.PodCrashed, envsim.PodDrained, envsim.PodTerminating} {
+	for _, st := range []envsim.PodState{envsim.PodHealthy, envsim.PodDegraded, envsim.PodStarting, envsim.PodLost, envsim.PodCrashed, envsim.PodDrained, envsim.PodTerminating} {
 		strip.Legend.Add(st.String(), boxThumb{podStateColors[st]})
 	}
 	strip.Legend.Top, strip.Legend.Left = true, false

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -155,7 +156,8 @@ func TestEvaluateRefuses(t *testing.T) {
 		wantMsg string
 	}{
 		{"renamed observation", []string{"--policy", renamed}, eval.ErrIncompatible, `observation 7 is "cpu_p99" in the snapshot, "cpu_avg" in the environment`},
-		{"other observation size", []string{"--policy", bigger}, eval.ErrIncompatible, "observation size 60, environment has 40"},
+		{"other observation size", []string{"--policy", bigger}, eval.ErrIncompatible,
+			fmt.Sprintf("observation size %d, environment has %d", 3*envsim.NumBaseFeatures, 2*envsim.NumBaseFeatures)},
 		{"not a snapshot", []string{"--policy", garbage}, protocol.ErrNotSnapshot, "not a podmedic snapshot"},
 		{"no learner on nats", []string{"--policy", "nats://127.0.0.1:1", "--timeout", "300ms"}, nil, "request podmedic.default.policy.latest"},
 		{"missing policy", nil, nil, "--policy is required"},

@@ -1,6 +1,7 @@
 // Package baseline holds the reference policies trained agents are
-// compared with: random, no-op, the product brief's heuristic and hpa,
-// what Kubernetes itself does with no operator. They read the envsim
+// compared with: random, no-op, the product brief's heuristic, hpa (what
+// Kubernetes itself does with no operator) and runbook (what a competent
+// on-call engineer scripts). They read the envsim
 // observation by feature index and act through the envsim action space.
 // The package performs no I/O and keeps no global state.
 package baseline
@@ -18,7 +19,7 @@ import (
 var ErrUnknownPolicy = errors.New("baseline: unknown policy")
 
 // Names lists the baseline names New accepts.
-func Names() []string { return []string{"random", "noop", "heuristic", "hpa"} }
+func Names() []string { return []string{"random", "noop", "heuristic", "hpa", "runbook"} }
 
 // New builds the baseline called name for an environment described by
 // spec, with default settings. rng is used by "random" only (and may be
@@ -36,6 +37,8 @@ func New(name string, spec envsim.Spec, rng *rand.Rand) (policy.Policy, error) {
 		return NewHeuristic(spec, DefaultHeuristicConfig())
 	case "hpa":
 		return NewHPA(spec, DefaultHPAConfig())
+	case "runbook":
+		return NewRunbook(spec, DefaultRunbookConfig())
 	}
 	return nil, fmt.Errorf("%w %q (known: %v)", ErrUnknownPolicy, name, Names())
 }

@@ -204,10 +204,10 @@ func TestHeuristicRules(t *testing.T) {
 		{"hot", func(o []float32) { o[envsim.ObsCPUAvg] = 0.8 }, envsim.ActionScaleUp},
 		{"cold", func(o []float32) { o[envsim.ObsCPUAvg] = 0.2 }, envsim.ActionScaleDown},
 		{"long back-off", func(o []float32) {
-			o[envsim.ObsCPUAvg], o[envsim.ObsCrashed], o[envsim.ObsBackoff] = 0.6, 0.1, 0.5
+			o[envsim.ObsCPUAvg], o[envsim.ObsCrashed], o[envsim.ObsRestarts] = 0.6, 0.1, 3.0/envsim.RestartScale
 		}, envsim.ActionRestart},
 		{"short back-off waits", func(o []float32) {
-			o[envsim.ObsCPUAvg], o[envsim.ObsCrashed], o[envsim.ObsBackoff] = 0.6, 0.1, 0.05
+			o[envsim.ObsCPUAvg], o[envsim.ObsCrashed], o[envsim.ObsRestarts] = 0.6, 0.1, 1.0/envsim.RestartScale
 		}, envsim.ActionNoop},
 		{"near OOM", func(o []float32) { o[envsim.ObsCPUAvg], o[envsim.ObsMemoryMax] = 0.6, 0.95 }, envsim.ActionRestart},
 	}
@@ -217,6 +217,101 @@ func TestHeuristicRules(t *testing.T) {
 			tt.set(o)
 			if got := h.Act(o); got != tt.want {
 				t.Fatalf("action %s, want %s", spec.Actions.Names[got], spec.Actions.Names[tt.want])
+			}
+		})
+	}
+}
+
+func TestRunbookRules(t *testing.T) {
+	c := newCluster(t, "no-fault", envsim.ActionModeAggregate)
+	spec := c.Spec()
+	// A steady fleet of 6 at 50% CPU: 5 needed at 60% plus one spare.
+	steady := func(o []float32) {
+		o[envsim.ObsCPUAvg], o[envsim.ObsSinceRollout], o[envsim.ObsUpdated] = 0.5, 1, 1
+	}
+	tests := []struct {
+		name string
+		set  func(o []float32)
+		want int
+	}{
+		{"healthy and right-sized", steady, envsim.ActionNoop},
+		{"bad recent rollout", func(o []float32) {
+			steady(o)
+			o[envsim.ObsSinceRollout], o[envsim.ObsErrorUpdated] = 0.1, 0.2
+		}, envsim.ActionRollback},
+		{"old rollout is not blamed", func(o []float32) {
+			steady(o)
+			o[envsim.ObsErrorUpdated], o[envsim.ObsErrorMax] = 0.2, 0.01
+		}, envsim.ActionNoop},
+		{"leaking release", func(o []float32) {
+			steady(o)
+			o[envsim.ObsSinceRollout], o[envsim.ObsOOMKilled] = 0.3, 0.1
+		}, envsim.ActionRollback},
+		{"crash loop with a long back-off", func(o []float32) {
+			steady(o)
+			o[envsim.ObsCrashed], o[envsim.ObsRestarts] = 0.1, 4.0/envsim.RestartScale
+		}, envsim.ActionRestart},
+		{"node NotReady", func(o []float32) {
+			steady(o)
+			o[envsim.ObsNodesNotReady], o[envsim.ObsDegraded] = 0.34, 0.2
+		}, envsim.ActionRestart},
+		{"one lossy pod", func(o []float32) {
+			steady(o)
+			o[envsim.ObsErrorMax] = 0.3
+		}, envsim.ActionRestart},
+		{"hot fleet scales, never restarts", func(o []float32) {
+			steady(o)
+			o[envsim.ObsCPUAvg], o[envsim.ObsLatencyMax] = 0.9, 0.9
+		}, spec.Actions.ScaleTo(10)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := NewRunbook(spec, DefaultRunbookConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Reset()
+			o := hpaObs(spec, 6, 6, 0, 0, 0)
+			tt.set(o)
+			if got := r.Act(o); got != tt.want {
+				t.Fatalf("action %s, want %s", spec.Actions.Names[got], spec.Actions.Names[tt.want])
+			}
+		})
+	}
+}
+
+func TestRunbookNeverRollsBackItsOwnRollback(t *testing.T) {
+	c := newCluster(t, "no-fault", envsim.ActionModeAggregate)
+	spec := c.Spec()
+	r, _ := NewRunbook(spec, DefaultRunbookConfig())
+	r.Reset()
+	o := hpaObs(spec, 6, 6, 0, 0, 0.5)
+	o[envsim.ObsUpdated], o[envsim.ObsSinceRollout], o[envsim.ObsErrorUpdated] = 1, 0.1, 0.2
+	if a := r.Act(o); a != envsim.ActionRollback {
+		t.Fatalf("first: %s, want rollback", spec.Actions.Names[a])
+	}
+	// The rollback restarts the rollout clock; the bad pods still serve.
+	for step := range 10 {
+		o[envsim.ObsSinceRollout] = float32(step) / envsim.RolloutHorizonSteps
+		if a := r.Act(o); a == envsim.ActionRollback {
+			t.Fatalf("rolled back its own rollback at step %d", step)
+		}
+	}
+	// A new release (the clock restarts without the runbook) is fair game.
+	o[envsim.ObsSinceRollout] = 0
+	if a := r.Act(o); a != envsim.ActionRollback {
+		t.Fatalf("after a new release: %s, want rollback", spec.Actions.Names[a])
+	}
+}
+
+func TestRunbookBeatsNoopAndHPAOnTemplateFaults(t *testing.T) {
+	for _, scenario := range []string{"bad-config", "bad-rollout", "memory-leak-oom"} {
+		t.Run(scenario, func(t *testing.T) {
+			rb := play(t, scenario, "runbook", 5)
+			for _, name := range []string{"noop", "hpa"} {
+				if other := play(t, scenario, name, 5); rb.ret <= other.ret+20 {
+					t.Errorf("runbook %.1f vs %s %.1f", rb.ret, name, other.ret)
+				}
 			}
 		})
 	}

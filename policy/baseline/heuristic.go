@@ -14,10 +14,11 @@ type HeuristicConfig struct {
 	// ScaleDownCPU: scale down when mean CPU is at or below it and nothing
 	// is pending, in [0, ScaleUpCPU).
 	ScaleDownCPU float64
-	// RestartBackoffSeconds: restart a crashed pod only when its remaining
-	// back-off exceeds this (s, >= 0); shorter waits end sooner on their
-	// own than a restart (3-5 steps) would.
-	RestartBackoffSeconds float64
+	// RestartAfterRestarts: restart (delete) a crashed pod only once its
+	// container has restarted this many times (>= 0): the kubelet's
+	// back-off is then long (10 s doubling: 40 s after 3), while shorter
+	// waits end sooner on their own than a replacement pod starts.
+	RestartAfterRestarts int
 	// RestartMemory: restart the worst pod when some pod's memory reaches
 	// this fraction of its limit, before the OOM kill, in (0, 1].
 	RestartMemory float64
@@ -25,18 +26,18 @@ type HeuristicConfig struct {
 
 // DefaultHeuristicConfig returns the default thresholds.
 func DefaultHeuristicConfig() HeuristicConfig {
-	return HeuristicConfig{ScaleUpCPU: 0.75, ScaleDownCPU: 0.35, RestartBackoffSeconds: 45, RestartMemory: 0.9}
+	return HeuristicConfig{ScaleUpCPU: 0.75, ScaleDownCPU: 0.35, RestartAfterRestarts: 3, RestartMemory: 0.9}
 }
 
 // Heuristic is the product brief's rule: restart on failure, scale up on
-// high CPU, down on low CPU. In order: restart when a crashed pod faces a
-// long back-off or a pod nears its memory limit; scale up on high mean CPU
+// high CPU, down on low CPU. In order: restart when a crashed pod has
+// restarted often (a long back-off) or a pod nears its memory limit; scale
+// up on high mean CPU
 // (unless pods are still starting and CPU is below 0.9); scale down on low
 // mean CPU; else nothing.
 type Heuristic struct {
-	cfg         HeuristicConfig
-	minR, maxR  int
-	backoffMaxS float64
+	cfg        HeuristicConfig
+	minR, maxR int
 }
 
 // NewHeuristic builds the heuristic for spec; it works in both action
@@ -46,10 +47,10 @@ func NewHeuristic(spec envsim.Spec, cfg HeuristicConfig) (*Heuristic, error) {
 		return nil, fmt.Errorf("new heuristic: %w", err)
 	}
 	if !(cfg.ScaleUpCPU > 0 && cfg.ScaleUpCPU <= 1) || !(cfg.ScaleDownCPU >= 0 && cfg.ScaleDownCPU < cfg.ScaleUpCPU) ||
-		!(cfg.RestartBackoffSeconds >= 0) || !(cfg.RestartMemory > 0 && cfg.RestartMemory <= 1) {
+		cfg.RestartAfterRestarts < 0 || !(cfg.RestartMemory > 0 && cfg.RestartMemory <= 1) {
 		return nil, fmt.Errorf("new heuristic: bad thresholds %+v", cfg)
 	}
-	return &Heuristic{cfg: cfg, minR: spec.Pods.MinReplicas, maxR: spec.Pods.MaxReplicas, backoffMaxS: spec.Pods.BackoffMaxSeconds}, nil
+	return &Heuristic{cfg: cfg, minR: spec.Pods.MinReplicas, maxR: spec.Pods.MaxReplicas}, nil
 }
 
 // Name implements policy.Policy.
@@ -65,7 +66,7 @@ func (h *Heuristic) Act(obs []float32) int {
 	cpu := float64(obs[envsim.ObsCPUAvg])
 	pending := obs[envsim.ObsPending] > 0
 	switch {
-	case obs[envsim.ObsCrashed] > 0 && float64(obs[envsim.ObsBackoff])*h.backoffMaxS > h.cfg.RestartBackoffSeconds:
+	case obs[envsim.ObsCrashed] > 0 && restartCount(obs) >= h.cfg.RestartAfterRestarts:
 		return envsim.ActionRestart
 	case float64(obs[envsim.ObsMemoryMax]) >= h.cfg.RestartMemory:
 		return envsim.ActionRestart
@@ -75,4 +76,10 @@ func (h *Heuristic) Act(obs []float32) int {
 		return envsim.ActionScaleDown
 	}
 	return envsim.ActionNoop
+}
+
+// restartCount reads the highest container restart count from the
+// observation.
+func restartCount(obs []float32) int {
+	return int(float64(obs[envsim.ObsRestarts])*envsim.RestartScale + 0.5)
 }

@@ -73,12 +73,22 @@ func (h *HPA) Reset() { h.n, h.next = 0, 0 }
 
 // Act implements policy.Policy.
 func (h *HPA) Act(obs []float32) int {
+	cur, target := h.recommend(obs)
+	if target == cur {
+		return envsim.ActionNoop
+	}
+	return envsim.ActionScaleToBase + target - 1
+}
+
+// recommend runs one HPA sync on obs and returns the current replica
+// count and the HPA's target.
+func (h *HPA) recommend(obs []float32) (cur, target int) {
 	m := float64(h.maxR)
 	count := func(i int) int { return int(float64(obs[i])*m + 0.5) }
 	cur, ready := count(envsim.ObsReplicas), count(envsim.ObsReady)
 	crashed, starting := count(envsim.ObsCrashed), count(envsim.ObsStarting)
 	if cur == 0 {
-		return envsim.ActionNoop
+		return 0, 0
 	}
 	desired := h.desired(cur, ready, crashed, starting, float64(obs[envsim.ObsCPUAvg])*h.reqPerLim)
 	h.recs[h.next] = desired
@@ -90,7 +100,7 @@ func (h *HPA) Act(obs []float32) int {
 	for i := 0; i < h.n; i++ {
 		down = max(down, h.recs[i])
 	}
-	target := cur
+	target = cur
 	if target < desired {
 		target = desired
 	}
@@ -99,11 +109,7 @@ func (h *HPA) Act(obs []float32) int {
 	}
 	upLimit := max(cur+h.cfg.ScaleUpPods, int(math.Ceil(float64(cur)*(1+h.cfg.ScaleUpPercent/100))))
 	target = min(target, upLimit)
-	target = min(max(target, h.minR), h.maxR)
-	if target == cur {
-		return envsim.ActionNoop
-	}
-	return envsim.ActionScaleToBase + target - 1
+	return cur, min(max(target, h.minR), h.maxR)
 }
 
 // desired is the replica calculator of the HPA. Like Kubernetes it works
