@@ -129,6 +129,27 @@ func TestDecodeRolloutIntoReuses(t *testing.T) {
 	}
 }
 
+// TestDecodeRolloutAllocsBounded: decoding into a fresh value (what
+// DecodeRollout does) allocates the value, its actor id, its 9 per-step
+// arrays, the 2 statistics arrays and the episode slice (14), plus 3 per
+// episode (scenario, recovery steps, action counts), whatever the size:
+// never one allocation per element.
+func TestDecodeRolloutAllocsBounded(t *testing.T) {
+	lim := DefaultLimits()
+	for _, s := range []struct{ k, t, d, a int }{{1, 2, 3, 4}, {8, 64, 40, 16}, {64, 256, 20, 9}} {
+		r := testRollout(newRNG(11), s.k, s.t, s.d, s.a)
+		data := mustEncode(t, r)
+		allocs := testing.AllocsPerRun(10, func() {
+			if _, err := DecodeRollout(data, lim); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if want := float64(14 + 3*len(r.Episodes)); allocs != want {
+			t.Fatalf("%dx%dx%d: DecodeRollout allocates %v times, want %v", s.k, s.t, s.d, allocs, want)
+		}
+	}
+}
+
 func TestAppendRolloutNoAllocs(t *testing.T) {
 	r := testRollout(newRNG(5), 8, 128, 20, 9)
 	buf := make([]byte, 0, 1<<20)
