@@ -1,51 +1,55 @@
 package protocol
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"unicode/utf8"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // Hello is sent once on Subjects.Hello when an actor process starts.
 type Hello struct {
 	// V is the schema version. Encoders always write SchemaVersion (0 in
 	// memory means "current"); decoders set it to the version read.
-	V uint16
+	V uint16 `msgpack:"v"`
 	// ActorID names the actor (see Rollout.ActorID).
-	ActorID string
+	ActorID string `msgpack:"actor_id"`
 	// Incarnation is the actor process's random non-zero incarnation.
-	Incarnation uint64
+	Incarnation uint64 `msgpack:"incarnation"`
 	// NumEnvs, Horizon, ObsSize and NumActions are the shape of the
 	// rollouts the actor will send (limits as for Rollout).
-	NumEnvs, Horizon, ObsSize, NumActions int
+	NumEnvs    int `msgpack:"num_envs"`
+	Horizon    int `msgpack:"horizon"`
+	ObsSize    int `msgpack:"obs_size"`
+	NumActions int `msgpack:"num_actions"`
 	// Scenario names the scenario mix the actor runs (may be empty).
-	Scenario string
+	Scenario string `msgpack:"scenario"`
 	// Hostname is the actor's host name (may be empty).
-	Hostname string
+	Hostname string `msgpack:"hostname"`
 	// Version is the podmedic build version (may be empty).
-	Version string
+	Version string `msgpack:"version"`
 	// StartedUnixNano is the process start time in ns since 1970.
-	StartedUnixNano int64
+	StartedUnixNano int64 `msgpack:"started_unix_nano"`
 }
 
 // Heartbeat is sent periodically on Subjects.Heartbeat.
 type Heartbeat struct {
 	// V is the schema version. Encoders always write SchemaVersion (0 in
 	// memory means "current"); decoders set it to the version read.
-	V uint16
+	V uint16 `msgpack:"v"`
 	// ActorID names the actor.
-	ActorID string
+	ActorID string `msgpack:"actor_id"`
 	// Incarnation is the actor process's random non-zero incarnation.
-	Incarnation uint64
+	Incarnation uint64 `msgpack:"incarnation"`
 	// Seq is the sequence number of the last rollout sent (0: none yet).
-	Seq uint64
+	Seq uint64 `msgpack:"seq"`
 	// WeightsVersion is the policy version the actor currently acts with.
-	WeightsVersion uint64
+	WeightsVersion uint64 `msgpack:"weights_version"`
 	// EnvSteps is the total number of environment steps taken.
-	EnvSteps uint64
+	EnvSteps uint64 `msgpack:"env_steps"`
 	// UnixNano is the send time in ns since 1970.
-	UnixNano int64
+	UnixNano int64 `msgpack:"unix_nano"`
 }
 
 // WeightsRequest asks Subjects.WeightsLatest (or Subjects.PolicyLatest)
@@ -54,11 +58,11 @@ type Heartbeat struct {
 type WeightsRequest struct {
 	// V is the schema version. Encoders always write SchemaVersion (0 in
 	// memory means "current"); decoders set it to the version read.
-	V uint16
+	V uint16 `msgpack:"v"`
 	// ActorID names the requester (empty allowed, e.g. for evaluate).
-	ActorID string
+	ActorID string `msgpack:"actor_id"`
 	// HaveVersion is the version the requester already has (0: none).
-	HaveVersion uint64
+	HaveVersion uint64 `msgpack:"have_version"`
 }
 
 // Validate checks h against lim.
@@ -119,6 +123,16 @@ func checkText(field, s string, lim Limits) error {
 	return nil
 }
 
+// The small messages are plain tagged structs that the library marshals
+// and unmarshals itself. The wire types below are the same structs without
+// the Marshaler and Unmarshaler methods of msgpack_interop.go, which call
+// back into this file.
+type (
+	helloWire          Hello
+	heartbeatWire      Heartbeat
+	weightsRequestWire WeightsRequest
+)
+
 // EncodeHello validates and encodes h; maxPayload as for EncodeRollout.
 func EncodeHello(h *Hello, maxPayload int) ([]byte, error) {
 	b, err := AppendHello(nil, h)
@@ -136,19 +150,9 @@ func AppendHello(dst []byte, h *Hello) ([]byte, error) {
 	if err := h.Validate(widestLimits()); err != nil {
 		return dst, err
 	}
-	b := appendMapLen(dst, 11)
-	b = appendKeyUint(b, "v", SchemaVersion)
-	b = appendKeyStr(b, "actor_id", h.ActorID)
-	b = appendKeyUint(b, "incarnation", h.Incarnation)
-	b = appendKeyUint(b, "num_envs", uint64(h.NumEnvs))
-	b = appendKeyUint(b, "horizon", uint64(h.Horizon))
-	b = appendKeyUint(b, "obs_size", uint64(h.ObsSize))
-	b = appendKeyUint(b, "num_actions", uint64(h.NumActions))
-	b = appendKeyStr(b, "scenario", h.Scenario)
-	b = appendKeyStr(b, "hostname", h.Hostname)
-	b = appendKeyStr(b, "version", h.Version)
-	b = appendKeyInt(b, "started_unix_nano", h.StartedUnixNano)
-	return b, nil
+	c := helloWire(*h)
+	c.V = SchemaVersion
+	return appendSmall("hello", dst, &c)
 }
 
 // DecodeHello decodes and validates a Hello.
@@ -162,42 +166,8 @@ func DecodeHello(data []byte, lim Limits) (*Hello, error) {
 
 // DecodeHelloInto decodes data into h and validates it. lim must be valid.
 func DecodeHelloInto(h *Hello, data []byte, lim Limits) error {
-	old := *h
 	*h = Hello{}
-	err := decodeSmall("hello", data, lim, func(rd *reader, key []byte) error {
-		var err error
-		var u uint64
-		switch string(key) {
-		case "actor_id":
-			h.ActorID, err = readString(rd, old.ActorID, MaxIDLen)
-		case "incarnation":
-			h.Incarnation, err = rd.uint(math.MaxUint64)
-		case "num_envs", "horizon", "obs_size", "num_actions":
-			u, err = rd.uint(math.MaxInt32)
-			switch string(key) {
-			case "num_envs":
-				h.NumEnvs = int(u)
-			case "horizon":
-				h.Horizon = int(u)
-			case "obs_size":
-				h.ObsSize = int(u)
-			default:
-				h.NumActions = int(u)
-			}
-		case "scenario":
-			h.Scenario, err = readString(rd, old.Scenario, lim.MaxStringLen)
-		case "hostname":
-			h.Hostname, err = readString(rd, old.Hostname, lim.MaxStringLen)
-		case "version":
-			h.Version, err = readString(rd, old.Version, lim.MaxStringLen)
-		case "started_unix_nano":
-			h.StartedUnixNano, err = rd.int(math.MinInt64, math.MaxInt64)
-		default:
-			err = rd.skip(0)
-		}
-		return err
-	})
-	if err != nil {
+	if err := decodeSmall("hello", data, lim, (*helloWire)(h)); err != nil {
 		return err
 	}
 	h.V = SchemaVersion
@@ -221,15 +191,9 @@ func AppendHeartbeat(dst []byte, hb *Heartbeat) ([]byte, error) {
 	if err := hb.Validate(); err != nil {
 		return dst, err
 	}
-	b := appendMapLen(dst, 7)
-	b = appendKeyUint(b, "v", SchemaVersion)
-	b = appendKeyStr(b, "actor_id", hb.ActorID)
-	b = appendKeyUint(b, "incarnation", hb.Incarnation)
-	b = appendKeyUint(b, "seq", hb.Seq)
-	b = appendKeyUint(b, "weights_version", hb.WeightsVersion)
-	b = appendKeyUint(b, "env_steps", hb.EnvSteps)
-	b = appendKeyInt(b, "unix_nano", hb.UnixNano)
-	return b, nil
+	c := heartbeatWire(*hb)
+	c.V = SchemaVersion
+	return appendSmall("heartbeat", dst, &c)
 }
 
 // DecodeHeartbeat decodes and validates a Heartbeat.
@@ -243,29 +207,8 @@ func DecodeHeartbeat(data []byte, lim Limits) (*Heartbeat, error) {
 
 // DecodeHeartbeatInto decodes data into hb and validates it.
 func DecodeHeartbeatInto(hb *Heartbeat, data []byte, lim Limits) error {
-	old := *hb
 	*hb = Heartbeat{}
-	err := decodeSmall("heartbeat", data, lim, func(rd *reader, key []byte) error {
-		var err error
-		switch string(key) {
-		case "actor_id":
-			hb.ActorID, err = readString(rd, old.ActorID, MaxIDLen)
-		case "incarnation":
-			hb.Incarnation, err = rd.uint(math.MaxUint64)
-		case "seq":
-			hb.Seq, err = rd.uint(math.MaxUint64)
-		case "weights_version":
-			hb.WeightsVersion, err = rd.uint(math.MaxUint64)
-		case "env_steps":
-			hb.EnvSteps, err = rd.uint(math.MaxUint64)
-		case "unix_nano":
-			hb.UnixNano, err = rd.int(math.MinInt64, math.MaxInt64)
-		default:
-			err = rd.skip(0)
-		}
-		return err
-	})
-	if err != nil {
+	if err := decodeSmall("heartbeat", data, lim, (*heartbeatWire)(hb)); err != nil {
 		return err
 	}
 	hb.V = SchemaVersion
@@ -282,11 +225,9 @@ func AppendWeightsRequest(dst []byte, q *WeightsRequest) ([]byte, error) {
 	if err := q.Validate(); err != nil {
 		return dst, err
 	}
-	b := appendMapLen(dst, 3)
-	b = appendKeyUint(b, "v", SchemaVersion)
-	b = appendKeyStr(b, "actor_id", q.ActorID)
-	b = appendKeyUint(b, "have_version", q.HaveVersion)
-	return b, nil
+	c := weightsRequestWire(*q)
+	c.V = SchemaVersion
+	return appendSmall("weights request", dst, &c)
 }
 
 // DecodeWeightsRequest decodes and validates a WeightsRequest. An empty
@@ -297,19 +238,7 @@ func DecodeWeightsRequest(data []byte, lim Limits) (*WeightsRequest, error) {
 		return q, nil
 	}
 	*q = WeightsRequest{}
-	err := decodeSmall("weights request", data, lim, func(rd *reader, key []byte) error {
-		var err error
-		switch string(key) {
-		case "actor_id":
-			q.ActorID, err = readString(rd, "", MaxIDLen)
-		case "have_version":
-			q.HaveVersion, err = rd.uint(math.MaxUint64)
-		default:
-			err = rd.skip(0)
-		}
-		return err
-	})
-	if err != nil {
+	if err := decodeSmall("weights request", data, lim, (*weightsRequestWire)(q)); err != nil {
 		return nil, err
 	}
 	q.V = SchemaVersion
@@ -319,63 +248,79 @@ func DecodeWeightsRequest(data []byte, lim Limits) (*WeightsRequest, error) {
 	return q, nil
 }
 
-// decodeSmall reads a top-level map, calling field for every key; it
-// checks the payload size, the schema version (present and supported)
-// and that nothing trails the map.
-func decodeSmall(what string, data []byte, lim Limits, field func(*reader, []byte) error) error {
+// appendSmall appends the library's encoding of the tagged struct v (a map
+// with the fields in declaration order, compact integers) to dst.
+func appendSmall(what string, dst []byte, v any) ([]byte, error) {
+	e := getEncoder(dst)
+	e.do(e.enc.Encode(v))
+	b, err := e.finish()
+	if err != nil {
+		return dst, fmt.Errorf("encode %s: %w", what, err)
+	}
+	return b, nil
+}
+
+// decodeSmall decodes data into the tagged struct v with the library. A
+// first pass over the message (checkEnvelope) checks what the library's
+// struct decoder does not: the payload size, one map with nothing after it,
+// unknown values nested no deeper than maxSkipDepth, and the schema version
+// present and supported (read exactly, where the struct's uint16 field would
+// silently truncate a larger number).
+func decodeSmall(what string, data []byte, lim Limits, v any) error {
 	if len(data) > lim.MaxPayload {
 		return &DecodeError{Reason: ReasonTooLarge, Err: &SizeError{What: what, Size: len(data), Limit: lim.MaxPayload}}
 	}
-	rd := reader{b: data}
-	n, err := rd.mapLen()
+	d := getDecoder(data)
+	defer d.release()
+	if err := d.checkEnvelope(); err != nil {
+		return err
+	}
+	// The cached decoders only ever read scalars and headers (see decoder);
+	// strings go through a decoder of the library's own pool, which the
+	// garbage collector empties.
+	d.src = sliceReader{b: data}
+	dec := msgpack.GetDecoder()
+	defer msgpack.PutDecoder(dec)
+	dec.Reset(&d.src)
+	if err := dec.Decode(v); err != nil {
+		return malformed("", err)
+	}
+	return nil
+}
+
+// checkEnvelope reads a small message's top-level map, checking the schema
+// version and skipping every other value.
+func (d *decoder) checkEnvelope() error {
+	n, err := d.mapLen()
 	if err != nil {
 		return malformed("", err)
 	}
 	hasV := false
 	for i := 0; i < n; i++ {
-		key, err := rd.str()
+		key, err := d.bytes()
 		if err != nil {
 			return malformed("", err)
 		}
-		if string(key) == "v" {
-			u, err := rd.uint(math.MaxUint16)
-			if err != nil {
-				return malformed("v", err)
+		if string(key) != "v" {
+			if err := d.skip(1); err != nil {
+				return malformed(string(key), err)
 			}
-			if u != SchemaVersion {
-				return fail(ReasonSchemaVersion, "v", "version %d, want %d", u, SchemaVersion)
-			}
-			hasV = true
 			continue
 		}
-		if err := field(&rd, key); err != nil {
-			var de *DecodeError
-			if errors.As(err, &de) {
-				if de.Field == "" {
-					de.Field = string(key)
-				}
-				return de
-			}
-			return malformed(string(key), err)
+		u, err := d.uint(math.MaxUint16)
+		if err != nil {
+			return malformed("v", err)
 		}
+		if u != SchemaVersion {
+			return fail(ReasonSchemaVersion, "v", "version %d, want %d", u, SchemaVersion)
+		}
+		hasV = true
 	}
-	if rd.remaining() != 0 {
-		return malformed("", errTrailing)
+	if err := d.done(); err != nil {
+		return malformed("", err)
 	}
 	if !hasV {
 		return fail(ReasonSchemaVersion, "v", "missing schema version")
 	}
 	return nil
-}
-
-// readString reads a str of at most max bytes, reusing old when equal.
-func readString(rd *reader, old string, max int) (string, error) {
-	s, err := rd.str()
-	if err != nil {
-		return "", err
-	}
-	if len(s) > max {
-		return "", &DecodeError{Reason: ReasonTooLarge, Err: fmt.Errorf("string of %d bytes > max %d", len(s), max)}
-	}
-	return keepString(old, s), nil
 }

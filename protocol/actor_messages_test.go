@@ -91,7 +91,7 @@ func TestActorMessagesReject(t *testing.T) {
 		run    func() error
 		reason Reason
 	}{
-		{"hello garbage", func() error { _, err := DecodeHello([]byte{0xc1}, lim); return err }, ReasonMalformed},
+		{"hello garbage", func() error { _, err := DecodeHello([]byte("\xc1"), lim); return err }, ReasonMalformed},
 		{"hello version", hello(func(m map[string]any) { m["v"] = 2 }), ReasonSchemaVersion},
 		{"hello no version", hello(func(m map[string]any) { delete(m, "v") }), ReasonSchemaVersion},
 		{"hello bad id", hello(func(m map[string]any) { m["actor_id"] = "a\nb" }), ReasonBadID},

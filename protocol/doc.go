@@ -10,12 +10,17 @@
 // allocate, then shapes, ranges and finiteness, and return a *DecodeError
 // carrying a stable Reason.
 //
-// The codec is written against the msgpack specification by hand so that it
-// allocates nothing in steady state and can bound every allocation by the
-// input size; the output is plain msgpack that
-// github.com/vmihailenco/msgpack/v5 (and any other msgpack library) reads,
-// and each message type implements that library's Marshaler and Unmarshaler.
+// Every message is encoded and decoded with github.com/vmihailenco/msgpack/v5.
+// Hello, Heartbeat and WeightsRequest are tagged structs that the library
+// marshals itself. Rollout and Weights are written and read field by field
+// with the library's streaming Encoder and Decoder, reused across messages
+// (Reset), reading the message in place: every length (DecodeMapLen,
+// DecodeArrayLen, DecodeBytesLen) is checked against the input and the
+// Limits before anything is allocated, and decoding into a reused Rollout
+// allocates nothing. Each message type also implements the library's
+// Marshaler and Unmarshaler, so msgpack.Marshal writes the same bytes.
 //
 // The package must never import other podmedic packages, hold global mutable
-// state, do I/O other than snapshot files, or panic on input from the wire.
+// state (beyond a small cache of reusable Encoders and Decoders), do I/O
+// other than snapshot files, or panic on input from the wire.
 package protocol

@@ -3,8 +3,11 @@ package protocol
 import (
 	"bytes"
 	"errors"
+	"math"
 	"reflect"
 	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 // checkDecodeError fails unless err is a *DecodeError with a known reason.
@@ -29,7 +32,20 @@ func FuzzDecodeRollout(f *testing.F) {
 	r := testRollout(newRNG(3), 3, 2, 2, 300)
 	r.Episodes = nil
 	f.Add(mustEncode(f, r))
-	f.Add([]byte{0x81, 0xa1, 'v', 1})
+	v1, err := msgpack.Marshal(map[string]int{"v": SchemaVersion})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(v1)
+	// Seeds for what the library-based decoder handles on its own: unknown
+	// values of every kind (ext, nested, bin), nesting at the skip bound,
+	// signed and unsigned 64-bit integers where small ones are expected.
+	f.Add(withUnknownKeys(f, mustEncode(f, testRollout(newRNG(5), 1, 2, 3, 4))))
+	f.Add(nested(f, "x", maxSkipDepth))
+	f.Add(nested(f, "x", maxSkipDepth+1))
+	m := asMap(f, mustEncode(f, testRollout(newRNG(6), 1, 1, 1, 2)))
+	m["seq"], m["incarnation"] = int64(-1), uint64(math.MaxUint64)
+	f.Add(fromMap(f, m))
 	lim := fuzzLimits()
 	lim.MaxActions = 1 << 16
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -66,6 +82,7 @@ func FuzzDecodeWeights(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	f.Add(withUnknownKeys(f, b))
 	w.Meta, w.Arch.Hidden, w.Run = nil, nil, ""
 	if b, err = EncodeWeights(w, 0); err != nil {
 		f.Fatal(err)
@@ -95,6 +112,18 @@ func FuzzDecodeHello(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	// The library's struct decoder reads arrays as structs and truncates
+	// numbers into narrow fields; the envelope check must refuse both.
+	f.Add(withUnknownKeys(f, b))
+	f.Add(nested(f, "hostname", maxSkipDepth+1))
+	arr, err := msgpack.Marshal([]any{1, "a", 1, 1, 1, 1, 2, "", "", "", 0})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(arr)
+	m := asMap(f, b)
+	m["v"] = 1 + 1<<16
+	f.Add(fromMap(f, m))
 	lim := fuzzLimits()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := DecodeHello(data, lim)
@@ -119,6 +148,10 @@ func FuzzDecodeHeartbeat(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
+	f.Add(withUnknownKeys(f, b))
+	m := asMap(f, b)
+	m["incarnation"], m["unix_nano"] = int8(-1), uint64(math.MaxUint64)
+	f.Add(fromMap(f, m))
 	lim := fuzzLimits()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := DecodeHeartbeat(data, lim)
@@ -144,6 +177,7 @@ func FuzzDecodeWeightsRequest(f *testing.F) {
 	}
 	f.Add(b)
 	f.Add([]byte{})
+	f.Add(withUnknownKeys(f, b))
 	lim := fuzzLimits()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := DecodeWeightsRequest(data, lim)

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -142,4 +143,28 @@ func putF32(b []byte, i int, v float32) []byte {
 		c[4*i+j] = byte(u >> (8 * j))
 	}
 	return c
+}
+
+// wire builds a hand-made, possibly hostile, message with the library's
+// Encoder (compact integers, as the codec writes them).
+func wire(t testing.TB, build func(e *msgpack.Encoder) error) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	e := msgpack.NewEncoder(&buf)
+	e.UseCompactInts(true)
+	if err := build(e); err != nil {
+		t.Fatalf("build a test message: %v", err)
+	}
+	return buf.Bytes()
+}
+
+// nested builds {"v": 1, key: [[[...0...]]]} with depth arrays.
+func nested(t testing.TB, key string, depth int) []byte {
+	return wire(t, func(e *msgpack.Encoder) error {
+		err := errors.Join(e.EncodeMapLen(2), e.EncodeString("v"), e.EncodeUint(SchemaVersion), e.EncodeString(key))
+		for range depth {
+			err = errors.Join(err, e.EncodeArrayLen(1))
+		}
+		return errors.Join(err, e.EncodeUint(0))
+	})
 }

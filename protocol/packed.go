@@ -5,40 +5,42 @@ import (
 	"math"
 )
 
-// Packed arrays travel as one msgpack bin each: floats as little-endian
-// IEEE 754, booleans as LSB-first bitsets with zero padding bits, actions
-// as one byte each (NumActions <= 256) or two little-endian bytes.
+// Packed arrays travel as one msgpack bin each (the library writes and
+// reads the bin header, the content is filled or read in place): floats as
+// little-endian IEEE 754, booleans as LSB-first bitsets with zero padding
+// bits, actions as one byte each (NumActions <= 256) or two little-endian
+// bytes. DESIGN.md requires this: never one msgpack value per float.
 
-func appendFloat32s(b []byte, v []float32) []byte {
-	b = appendBinHeader(b, 4*len(v))
-	b, t := extend(b, 4*len(v))
+// float32s writes key k and v packed (see bin).
+func (e *encoder) float32s(k string, v []float32) {
+	t := e.bin(k, 4*len(v))
 	t = t[:4*len(v)]
 	for i, x := range v {
 		binary.LittleEndian.PutUint32(t[4*i:], math.Float32bits(x))
 	}
-	return b
 }
 
-func appendFloat64s(b []byte, v []float64) []byte {
-	b = appendBinHeader(b, 8*len(v))
-	b, t := extend(b, 8*len(v))
+// float64s writes key k and v packed, and returns the packed bytes (they
+// alias the output buffer, or its former copy once it grew: either way
+// they hold exactly what was written).
+func (e *encoder) float64s(k string, v []float64) []byte {
+	t := e.bin(k, 8*len(v))
 	t = t[:8*len(v)]
 	for i, x := range v {
 		binary.LittleEndian.PutUint64(t[8*i:], math.Float64bits(x))
 	}
-	return b
+	return t
 }
 
-// appendSparseFloat64s writes the entries of v where mask is set.
-func appendSparseFloat64s(b []byte, v []float64, mask []bool) []byte {
+// sparseFloat64s writes key k and the entries of v where mask is set.
+func (e *encoder) sparseFloat64s(k string, v []float64, mask []bool) {
 	n := 0
 	for _, m := range mask {
 		if m {
 			n++
 		}
 	}
-	b = appendBinHeader(b, 8*n)
-	b, t := extend(b, 8*n)
+	t := e.bin(k, 8*n)
 	j := 0
 	for i, m := range mask {
 		if m {
@@ -46,20 +48,17 @@ func appendSparseFloat64s(b []byte, v []float64, mask []bool) []byte {
 			j++
 		}
 	}
-	return b
 }
 
-func appendBits(b []byte, v []bool) []byte {
-	n := (len(v) + 7) / 8
-	b = appendBinHeader(b, n)
-	b, t := extend(b, n)
+// bits writes key k and v as a bitset.
+func (e *encoder) bits(k string, v []bool) {
+	t := e.bin(k, (len(v)+7)/8)
 	clear(t)
 	for i, x := range v {
 		if x {
 			t[i>>3] |= 1 << (i & 7)
 		}
 	}
-	return b
 }
 
 // actionWidth is the wire size of one action in bytes.
@@ -70,20 +69,20 @@ func actionWidth(numActions int) int {
 	return 2
 }
 
-func appendActions(b []byte, v []int32, numActions int) []byte {
+// actions writes key k and v, actionWidth(numActions) bytes each.
+func (e *encoder) actions(k string, v []int32, numActions int) {
 	w := actionWidth(numActions)
-	b = appendBinHeader(b, w*len(v))
-	b, t := extend(b, w*len(v))
+	t := e.bin(k, w*len(v))
 	if w == 1 {
+		t = t[:len(v)]
 		for i, a := range v {
 			t[i] = byte(a)
 		}
-		return b
+		return
 	}
 	for i, a := range v {
 		binary.LittleEndian.PutUint16(t[2*i:], uint16(a))
 	}
-	return b
 }
 
 // decodeFloat32s fills dst from src (len 4*len(dst)) and returns the index

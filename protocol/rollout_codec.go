@@ -1,6 +1,9 @@
 package protocol
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // widestLimits are the limits encoders check against: the receiver applies
 // its own, tighter ones.
@@ -36,62 +39,68 @@ func EncodeRollout(r *Rollout, maxPayload int) ([]byte, error) {
 }
 
 // AppendRollout validates r (as Validate with the widest Limits: the
-// receiver applies its own) and appends its encoding to dst. It allocates
-// nothing when dst has room.
+// receiver applies its own) and appends its encoding to dst, written by a
+// reused msgpack.Encoder. It allocates nothing when dst has room.
 func AppendRollout(dst []byte, r *Rollout) ([]byte, error) {
 	if err := r.validate(widestLimits(), true); err != nil {
 		return dst, err
 	}
-	b := appendMapLen(dst, 21)
-	b = appendKeyUint(b, "v", SchemaVersion)
-	b = appendKeyStr(b, "actor_id", r.ActorID)
-	b = appendKeyUint(b, "incarnation", r.Incarnation)
-	b = appendKeyUint(b, "seq", r.Seq)
-	b = appendKeyUint(b, "policy_version", r.PolicyVersion)
-	b = appendKeyUint(b, "policy_epoch", r.PolicyEpoch)
-	b = appendKeyUint(b, "num_envs", uint64(r.NumEnvs))
-	b = appendKeyUint(b, "horizon", uint64(r.Horizon))
-	b = appendKeyUint(b, "obs_size", uint64(r.ObsSize))
-	b = appendKeyUint(b, "num_actions", uint64(r.NumActions))
-	b = appendFloat32s(appendStr(b, "obs"), r.Obs)
-	b = appendActions(appendStr(b, "actions"), r.Actions, r.NumActions)
-	b = appendFloat64s(appendStr(b, "log_probs"), r.LogProbs)
-	b = appendFloat64s(appendStr(b, "values"), r.Values)
-	b = appendFloat64s(appendStr(b, "rewards"), r.Rewards)
-	b = appendBits(appendStr(b, "terminated"), r.Terminated)
-	b = appendBits(appendStr(b, "truncated"), r.Truncated)
-	b = appendSparseFloat64s(appendStr(b, "bootstrap_values"), r.BootstrapValues, r.Truncated)
-	b = appendFloat64s(appendStr(b, "last_values"), r.LastValues)
-	b = appendStr(b, "obs_stats")
-	b = appendMapLen(b, 3)
-	b = appendKeyFloat(b, "count", r.ObsStats.Count)
-	b = appendFloat64s(appendStr(b, "mean"), r.ObsStats.Mean)
-	b = appendFloat64s(appendStr(b, "m2"), r.ObsStats.M2)
-	b = appendStr(b, "episodes")
-	b = appendArrayLen(b, len(r.Episodes))
+	e := getEncoder(dst)
+	e.mapLen(21)
+	e.uint("v", SchemaVersion)
+	e.str("actor_id", r.ActorID)
+	e.uint("incarnation", r.Incarnation)
+	e.uint("seq", r.Seq)
+	e.uint("policy_version", r.PolicyVersion)
+	e.uint("policy_epoch", r.PolicyEpoch)
+	e.uint("num_envs", uint64(r.NumEnvs))
+	e.uint("horizon", uint64(r.Horizon))
+	e.uint("obs_size", uint64(r.ObsSize))
+	e.uint("num_actions", uint64(r.NumActions))
+	e.float32s("obs", r.Obs)
+	e.actions("actions", r.Actions, r.NumActions)
+	e.float64s("log_probs", r.LogProbs)
+	e.float64s("values", r.Values)
+	e.float64s("rewards", r.Rewards)
+	e.bits("terminated", r.Terminated)
+	e.bits("truncated", r.Truncated)
+	e.sparseFloat64s("bootstrap_values", r.BootstrapValues, r.Truncated)
+	e.float64s("last_values", r.LastValues)
+	e.key("obs_stats")
+	e.mapLen(3)
+	e.float("count", r.ObsStats.Count)
+	e.float64s("mean", r.ObsStats.Mean)
+	e.float64s("m2", r.ObsStats.M2)
+	e.key("episodes")
+	e.arrayLen(len(r.Episodes))
 	for i := range r.Episodes {
-		b = appendEpisode(b, &r.Episodes[i])
+		e.episode(&r.Episodes[i])
+	}
+	b, err := e.finish()
+	if err != nil {
+		return dst, fmt.Errorf("encode rollout: %w", err)
 	}
 	return b, nil
 }
 
-func appendEpisode(b []byte, e *EpisodeSummary) []byte {
-	b = appendMapLen(b, 8)
-	b = appendKeyFloat(b, "return", e.Return)
-	b = appendKeyInt(b, "length", int64(e.Length))
-	b = appendKeyStr(b, "scenario", e.Scenario)
-	b = appendKeyBool(b, "terminated", e.Terminated)
-	b = appendArrayLen(appendStr(b, "recovery_steps"), len(e.RecoverySteps))
-	for _, s := range e.RecoverySteps {
-		b = appendInt(b, int64(s))
+func (e *encoder) episode(ep *EpisodeSummary) {
+	e.mapLen(8)
+	e.float("return", ep.Return)
+	e.int("length", int64(ep.Length))
+	e.str("scenario", ep.Scenario)
+	e.bool("terminated", ep.Terminated)
+	e.key("recovery_steps")
+	e.arrayLen(len(ep.RecoverySteps))
+	for _, s := range ep.RecoverySteps {
+		e.do(e.enc.EncodeInt(int64(s)))
 	}
-	b = appendArrayLen(appendStr(b, "action_counts"), len(e.ActionCounts))
-	for _, c := range e.ActionCounts {
-		b = appendUint(b, uint64(c))
+	e.key("action_counts")
+	e.arrayLen(len(ep.ActionCounts))
+	for _, c := range ep.ActionCounts {
+		e.do(e.enc.EncodeUint(uint64(c)))
 	}
-	b = appendKeyInt(b, "slo_steps", int64(e.SLOSteps))
-	b = appendKeyFloat(b, "healthy_fraction", e.HealthyFraction)
-	return b
+	e.int("slo_steps", int64(ep.SLOSteps))
+	e.float("healthy_fraction", ep.HealthyFraction)
 }
 
 // DecodeRollout decodes and validates a rollout; see DecodeRolloutInto.
@@ -114,6 +123,12 @@ type rolloutBins struct {
 // the result (Validate). lim must be valid. Unknown keys are skipped;
 // missing keys decode as zero values. The result never aliases data. On
 // error r holds partial garbage and the error is a *DecodeError.
+//
+// A reused msgpack.Decoder reads the message in place: every length it
+// reads (DecodeMapLen, DecodeArrayLen, DecodeBytesLen) is checked against
+// the remaining input and the limits, and packed arrays against the
+// declared dimensions, before anything is allocated. Decoding into a value
+// that already holds a rollout of the same shape allocates nothing.
 func DecodeRolloutInto(r *Rollout, data []byte, lim Limits) error {
 	if len(data) > lim.MaxPayload {
 		return &DecodeError{Reason: ReasonTooLarge, Err: &SizeError{What: "rollout", Size: len(data), Limit: lim.MaxPayload}}
@@ -121,26 +136,27 @@ func DecodeRolloutInto(r *Rollout, data []byte, lim Limits) error {
 	old := *r
 	*r = Rollout{}
 	var bins rolloutBins
-	rd := reader{b: data}
-	n, err := rd.mapLen()
+	d := getDecoder(data)
+	defer d.release()
+	n, err := d.mapLen()
 	if err != nil {
 		return malformed("", err)
 	}
 	hasV := false
 	for i := 0; i < n; i++ {
-		key, err := rd.str()
+		key, err := d.bytes()
 		if err != nil {
 			return malformed("", err)
 		}
-		if err := decodeRolloutField(&rd, r, &old, &bins, key, lim); err != nil {
+		if err := d.rolloutField(r, &old, &bins, key, lim); err != nil {
 			return err
 		}
 		if string(key) == "v" {
 			hasV = true
 		}
 	}
-	if rd.remaining() != 0 {
-		return malformed("", errTrailing)
+	if err := d.done(); err != nil {
+		return malformed("", err)
 	}
 	if !hasV {
 		return fail(ReasonSchemaVersion, "v", "missing schema version")
@@ -154,35 +170,35 @@ func DecodeRolloutInto(r *Rollout, data []byte, lim Limits) error {
 	return r.validate(lim, false)
 }
 
-// decodeRolloutField reads the value of key into r.
-func decodeRolloutField(rd *reader, r, old *Rollout, bins *rolloutBins, key []byte, lim Limits) error {
+// rolloutField reads the value of key into r.
+func (d *decoder) rolloutField(r, old *Rollout, bins *rolloutBins, key []byte, lim Limits) error {
 	var err error
 	var u uint64
 	switch string(key) {
 	case "v":
-		if u, err = rd.uint(math.MaxUint16); err == nil && u != SchemaVersion {
+		if u, err = d.uint(math.MaxUint16); err == nil && u != SchemaVersion {
 			return fail(ReasonSchemaVersion, "v", "version %d, want %d", u, SchemaVersion)
 		}
 		r.V = uint16(u)
 	case "actor_id":
 		var s []byte
-		if s, err = rd.str(); err == nil {
+		if s, err = d.bytes(); err == nil {
 			if len(s) > MaxIDLen {
 				return fail(ReasonBadID, "actor_id", "length %d > max %d", len(s), MaxIDLen)
 			}
 			r.ActorID = keepString(old.ActorID, s)
 		}
 	case "incarnation":
-		r.Incarnation, err = rd.uint(math.MaxUint64)
+		r.Incarnation, err = d.uint(math.MaxUint64)
 	case "seq":
-		r.Seq, err = rd.uint(math.MaxUint64)
+		r.Seq, err = d.uint(math.MaxUint64)
 	case "policy_version":
-		r.PolicyVersion, err = rd.uint(math.MaxUint64)
+		r.PolicyVersion, err = d.uint(math.MaxUint64)
 	case "policy_epoch":
-		r.PolicyEpoch, err = rd.uint(math.MaxUint64)
+		r.PolicyEpoch, err = d.uint(math.MaxUint64)
 	case "num_envs", "horizon", "obs_size", "num_actions":
 		// Bounded by an int32 here; checkDims applies the limits.
-		u, err = rd.uint(math.MaxInt32)
+		u, err = d.uint(math.MaxInt32)
 		switch string(key) {
 		case "num_envs":
 			r.NumEnvs = int(u)
@@ -194,29 +210,29 @@ func decodeRolloutField(rd *reader, r, old *Rollout, bins *rolloutBins, key []by
 			r.NumActions = int(u)
 		}
 	case "obs":
-		bins.obs, err = rd.bin()
+		bins.obs, err = d.bytes()
 	case "actions":
-		bins.actions, err = rd.bin()
+		bins.actions, err = d.bytes()
 	case "log_probs":
-		bins.logProbs, err = rd.bin()
+		bins.logProbs, err = d.bytes()
 	case "values":
-		bins.values, err = rd.bin()
+		bins.values, err = d.bytes()
 	case "rewards":
-		bins.rewards, err = rd.bin()
+		bins.rewards, err = d.bytes()
 	case "terminated":
-		bins.terminated, err = rd.bin()
+		bins.terminated, err = d.bytes()
 	case "truncated":
-		bins.truncated, err = rd.bin()
+		bins.truncated, err = d.bytes()
 	case "bootstrap_values":
-		bins.bootstrap, err = rd.bin()
+		bins.bootstrap, err = d.bytes()
 	case "last_values":
-		bins.last, err = rd.bin()
+		bins.last, err = d.bytes()
 	case "obs_stats":
-		return decodeObsStats(rd, &r.ObsStats, &old.ObsStats, lim)
+		return d.obsStats(&r.ObsStats, &old.ObsStats, lim)
 	case "episodes":
-		return decodeEpisodes(rd, r, old, lim)
+		return d.episodes(r, old, lim)
 	default:
-		err = rd.skip(0)
+		err = d.skip(1)
 	}
 	if err != nil {
 		return malformed(string(key), err)
@@ -307,23 +323,23 @@ func (r *Rollout) unpack(b *rolloutBins, old *Rollout) error {
 	return nil
 }
 
-func decodeObsStats(rd *reader, s, old *ObsStats, lim Limits) error {
-	n, err := rd.mapLen()
+func (d *decoder) obsStats(s, old *ObsStats, lim Limits) error {
+	n, err := d.mapLen()
 	if err != nil {
 		return malformed("obs_stats", err)
 	}
 	for i := 0; i < n; i++ {
-		key, err := rd.str()
+		key, err := d.bytes()
 		if err != nil {
 			return malformed("obs_stats", err)
 		}
 		field := func() string { return "obs_stats." + string(key) }
 		switch string(key) {
 		case "count":
-			s.Count, err = rd.float()
+			s.Count, err = d.float()
 		case "mean", "m2":
 			var b []byte
-			if b, err = rd.bin(); err != nil {
+			if b, err = d.bytes(); err != nil {
 				break
 			}
 			if len(b)%8 != 0 || len(b)/8 > lim.MaxObsSize {
@@ -338,7 +354,7 @@ func decodeObsStats(rd *reader, s, old *ObsStats, lim Limits) error {
 				return fail(ReasonNonFinite, field(), "index %d is %g", j, (*dst)[j])
 			}
 		default:
-			err = rd.skip(0)
+			err = d.skip(1)
 		}
 		if err != nil {
 			return malformed(field(), err)
@@ -347,8 +363,8 @@ func decodeObsStats(rd *reader, s, old *ObsStats, lim Limits) error {
 	return nil
 }
 
-func decodeEpisodes(rd *reader, r, old *Rollout, lim Limits) error {
-	n, err := rd.arrayLen()
+func (d *decoder) episodes(r, old *Rollout, lim Limits) error {
+	n, err := d.arrayLen()
 	if err != nil {
 		return malformed("episodes", err)
 	}
@@ -357,31 +373,31 @@ func decodeEpisodes(rd *reader, r, old *Rollout, lim Limits) error {
 	}
 	r.Episodes = resize(old.Episodes, n)
 	for i := range r.Episodes {
-		if err := decodeEpisode(rd, i, &r.Episodes[i], lim); err != nil {
+		if err := d.episode(i, &r.Episodes[i], lim); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func decodeEpisode(rd *reader, idx int, e *EpisodeSummary, lim Limits) error {
+func (d *decoder) episode(idx int, e *EpisodeSummary, lim Limits) error {
 	prev := *e
 	*e = EpisodeSummary{}
-	n, err := rd.mapLen()
+	n, err := d.mapLen()
 	if err != nil {
 		return malformed(episodeField(idx, ""), err)
 	}
 	for i := 0; i < n; i++ {
-		key, err := rd.str()
+		key, err := d.bytes()
 		if err != nil {
 			return malformed(episodeField(idx, ""), err)
 		}
 		var v int64
 		switch string(key) {
 		case "return":
-			e.Return, err = rd.float()
+			e.Return, err = d.float()
 		case "length", "slo_steps":
-			v, err = rd.int(math.MinInt32, math.MaxInt32)
+			v, err = d.int(math.MinInt32, math.MaxInt32)
 			if string(key) == "length" {
 				e.Length = int(v)
 			} else {
@@ -389,19 +405,19 @@ func decodeEpisode(rd *reader, idx int, e *EpisodeSummary, lim Limits) error {
 			}
 		case "scenario":
 			var s []byte
-			if s, err = rd.str(); err == nil {
+			if s, err = d.bytes(); err == nil {
 				if len(s) > lim.MaxStringLen {
 					return fail(ReasonTooLarge, episodeField(idx, "scenario"), "%d bytes > max %d", len(s), lim.MaxStringLen)
 				}
 				e.Scenario = keepString(prev.Scenario, s)
 			}
 		case "terminated":
-			e.Terminated, err = rd.bool()
+			e.Terminated, err = d.bool()
 		case "healthy_fraction":
-			e.HealthyFraction, err = rd.float()
+			e.HealthyFraction, err = d.float()
 		case "recovery_steps":
 			var m int
-			if m, err = rd.arrayLen(); err != nil {
+			if m, err = d.arrayLen(); err != nil {
 				break
 			}
 			if m > lim.MaxRecoveries {
@@ -409,12 +425,12 @@ func decodeEpisode(rd *reader, idx int, e *EpisodeSummary, lim Limits) error {
 			}
 			e.RecoverySteps = resize(prev.RecoverySteps, m)
 			for j := 0; j < m && err == nil; j++ {
-				v, err = rd.int(math.MinInt32, math.MaxInt32)
+				v, err = d.int(math.MinInt32, math.MaxInt32)
 				e.RecoverySteps[j] = int32(v)
 			}
 		case "action_counts":
 			var m int
-			if m, err = rd.arrayLen(); err != nil {
+			if m, err = d.arrayLen(); err != nil {
 				break
 			}
 			if m > lim.MaxActions {
@@ -423,11 +439,11 @@ func decodeEpisode(rd *reader, idx int, e *EpisodeSummary, lim Limits) error {
 			e.ActionCounts = resize(prev.ActionCounts, m)
 			for j := 0; j < m && err == nil; j++ {
 				var u uint64
-				u, err = rd.uint(math.MaxUint32)
+				u, err = d.uint(math.MaxUint32)
 				e.ActionCounts[j] = uint32(u)
 			}
 		default:
-			err = rd.skip(0)
+			err = d.skip(1)
 		}
 		if err != nil {
 			return malformed(episodeField(idx, string(key)), err)

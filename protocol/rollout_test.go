@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"errors"
 	"math"
 	"reflect"
 	"runtime"
@@ -128,6 +129,27 @@ func TestDecodeRolloutIntoReuses(t *testing.T) {
 	}
 }
 
+// TestDecodeRolloutAllocsBounded: decoding into a fresh value (what
+// DecodeRollout does) allocates the value, its actor id, its 9 per-step
+// arrays, the 2 statistics arrays and the episode slice (14), plus 3 per
+// episode (scenario, recovery steps, action counts), whatever the size:
+// never one allocation per element.
+func TestDecodeRolloutAllocsBounded(t *testing.T) {
+	lim := DefaultLimits()
+	for _, s := range []struct{ k, t, d, a int }{{1, 2, 3, 4}, {8, 64, 40, 16}, {64, 256, 20, 9}} {
+		r := testRollout(newRNG(11), s.k, s.t, s.d, s.a)
+		data := mustEncode(t, r)
+		allocs := testing.AllocsPerRun(10, func() {
+			if _, err := DecodeRollout(data, lim); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if want := float64(14 + 3*len(r.Episodes)); allocs != want {
+			t.Fatalf("%dx%dx%d: DecodeRollout allocates %v times, want %v", s.k, s.t, s.d, allocs, want)
+		}
+	}
+}
+
 func TestAppendRolloutNoAllocs(t *testing.T) {
 	r := testRollout(newRNG(5), 8, 128, 20, 9)
 	buf := make([]byte, 0, 1<<20)
@@ -184,16 +206,26 @@ func TestDecodeRolloutRejects(t *testing.T) {
 		{"empty", nil, func() []byte { return nil }, ReasonMalformed},
 		{"truncated msgpack", nil, func() []byte { return valid[:len(valid)/2] }, ReasonMalformed},
 		{"trailing bytes", nil, func() []byte { return append(append([]byte(nil), valid...), 0) }, ReasonMalformed},
-		{"not a map", nil, func() []byte { return []byte{0x93, 1, 2, 3} }, ReasonMalformed},
-		{"huge bin header", nil, func() []byte { return []byte{0x81, 0xa3, 'o', 'b', 's', 0xc6, 0xff, 0xff, 0xff, 0xff} }, ReasonMalformed},
-		{"huge map header", nil, func() []byte { return []byte{0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'v', 1} }, ReasonMalformed},
-		{"deep nesting", nil, func() []byte {
-			b := []byte{0x82, 0xa1, 'v', 1, 0xa1, 'x'}
-			for range 100 {
-				b = append(b, 0x91)
-			}
-			return append(b, 0)
+		{"not a map", nil, func() []byte {
+			return wire(t, func(e *msgpack.Encoder) error { return e.Encode([]int{1, 2, 3}) })
 		}, ReasonMalformed},
+		{"huge bin header", nil, func() []byte {
+			return wire(t, func(e *msgpack.Encoder) error {
+				return errors.Join(e.EncodeMapLen(1), e.EncodeString("obs"), e.EncodeBytesLen(math.MaxUint32))
+			})
+		}, ReasonMalformed},
+		{"huge map header", nil, func() []byte {
+			return wire(t, func(e *msgpack.Encoder) error {
+				return errors.Join(e.EncodeMapLen(math.MaxUint32), e.EncodeString("v"), e.EncodeUint(1))
+			})
+		}, ReasonMalformed},
+		{"huge episodes header", func(m map[string]any) {
+			m["episodes"] = msgpack.RawMessage(wire(t, func(e *msgpack.Encoder) error {
+				return e.EncodeArrayLen(math.MaxUint32)
+			}))
+		}, nil, ReasonMalformed},
+		{"deep nesting", nil, func() []byte { return nested(t, "x", 100) }, ReasonMalformed},
+		{"episode length over int64", func(m map[string]any) { episode(m)["length"] = uint64(math.MaxUint64) }, nil, ReasonMalformed},
 		{"seq wrong type", func(m map[string]any) { m["seq"] = "one" }, nil, ReasonMalformed},
 		{"negative seq", func(m map[string]any) { m["seq"] = -1 }, nil, ReasonMalformed},
 		{"wrong schema version", func(m map[string]any) { m["v"] = 2 }, nil, ReasonSchemaVersion},

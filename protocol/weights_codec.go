@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"fmt"
 	"math"
 	"slices"
 )
@@ -21,69 +22,55 @@ func EncodeWeights(w *Weights, maxPayload int) ([]byte, error) {
 }
 
 // AppendWeights validates w (with the widest Limits) and appends its
-// encoding, with a freshly computed checksum, to dst. Meta keys are written
-// in sorted order so equal snapshots encode to equal bytes.
+// encoding, with a freshly computed checksum, to dst, written by a reused
+// msgpack.Encoder. Meta keys are written in sorted order so equal snapshots
+// encode to equal bytes.
 func AppendWeights(dst []byte, w *Weights) ([]byte, error) {
 	if err := w.Validate(widestLimits()); err != nil {
 		return dst, err
 	}
-	b := appendMapLen(dst, 10)
-	b = appendKeyUint(b, "v", SchemaVersion)
-	b = appendKeyUint(b, "version", w.Version)
-	b = appendKeyUint(b, "epoch", w.Epoch)
-	b = appendStr(b, "arch")
-	b = appendMapLen(b, 5)
-	b = appendKeyUint(b, "obs_size", uint64(w.Arch.ObsSize))
-	b = appendKeyUint(b, "num_actions", uint64(w.Arch.NumActions))
-	b = appendArrayLen(appendStr(b, "hidden"), len(w.Arch.Hidden))
+	e := getEncoder(dst)
+	e.mapLen(10)
+	e.uint("v", SchemaVersion)
+	e.uint("version", w.Version)
+	e.uint("epoch", w.Epoch)
+	e.key("arch")
+	e.mapLen(5)
+	e.uint("obs_size", uint64(w.Arch.ObsSize))
+	e.uint("num_actions", uint64(w.Arch.NumActions))
+	e.key("hidden")
+	e.arrayLen(len(w.Arch.Hidden))
 	for _, h := range w.Arch.Hidden {
-		b = appendUint(b, uint64(h))
+		e.do(e.enc.EncodeUint(uint64(h)))
 	}
-	b = appendKeyStr(b, "activation", w.Arch.Activation)
-	b = appendKeyBool(b, "shared_trunk", w.Arch.SharedTrunk)
-	b = appendStr(b, "params")
-	p0 := len(b)
-	b = appendFloat64s(b, w.Params)
-	p1 := len(b)
-	b = appendStr(b, "norm")
-	b = appendMapLen(b, 5)
-	b = appendKeyFloat(b, "count", w.Norm.Count)
-	b = appendStr(b, "mean")
-	m0 := len(b)
-	b = appendFloat64s(b, w.Norm.Mean)
-	m1 := len(b)
-	b = appendStr(b, "var")
-	v0 := len(b)
-	b = appendFloat64s(b, w.Norm.Var)
-	v1 := len(b)
-	b = appendKeyFloat(b, "clip", w.Norm.Clip)
-	b = appendKeyFloat(b, "epsilon", w.Norm.Epsilon)
-	sum := checksumWeights(w, binPayload(b[p0:p1]), binPayload(b[m0:m1]), binPayload(b[v0:v1]))
-	b = appendKeyUint(b, "checksum", uint64(sum))
-	b = appendKeyStr(b, "run", w.Run)
-	b = appendKeyInt(b, "created_unix_nano", w.CreatedUnixNano)
-	b = appendStr(b, "meta")
-	b = appendMapLen(b, len(w.Meta))
+	e.str("activation", w.Arch.Activation)
+	e.bool("shared_trunk", w.Arch.SharedTrunk)
+	params := e.float64s("params", w.Params)
+	e.key("norm")
+	e.mapLen(5)
+	e.float("count", w.Norm.Count)
+	mean := e.float64s("mean", w.Norm.Mean)
+	variance := e.float64s("var", w.Norm.Var)
+	e.float("clip", w.Norm.Clip)
+	e.float("epsilon", w.Norm.Epsilon)
+	e.uint("checksum", uint64(checksumWeights(w, params, mean, variance)))
+	e.str("run", w.Run)
+	e.int("created_unix_nano", w.CreatedUnixNano)
+	e.key("meta")
+	e.mapLen(len(w.Meta))
 	keys := make([]string, 0, len(w.Meta))
 	for k := range w.Meta {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		b = appendKeyStr(b, k, w.Meta[k])
+		e.str(k, w.Meta[k])
+	}
+	b, err := e.finish()
+	if err != nil {
+		return dst, fmt.Errorf("encode weights: %w", err)
 	}
 	return b, nil
-}
-
-// binPayload strips the header of a bin written by this package.
-func binPayload(b []byte) []byte {
-	switch b[0] {
-	case 0xc4:
-		return b[2:]
-	case 0xc5:
-		return b[3:]
-	}
-	return b[5:]
 }
 
 // DecodeWeights decodes, verifies and validates weights; see
@@ -99,7 +86,9 @@ func DecodeWeights(data []byte, lim Limits) (*Weights, error) {
 // DecodeWeightsInto decodes data into w, reusing w's Params, Norm and
 // Hidden slices, verifies the checksum (ReasonChecksum) and validates the
 // result. lim must be valid. The result never aliases data. On error w
-// holds partial garbage and the error is a *DecodeError.
+// holds partial garbage and the error is a *DecodeError. As for
+// DecodeRolloutInto, a reused msgpack.Decoder reads the message in place
+// and every declared length is checked before anything is allocated.
 func DecodeWeightsInto(w *Weights, data []byte, lim Limits) error {
 	if len(data) > lim.MaxPayload {
 		return &DecodeError{Reason: ReasonTooLarge, Err: &SizeError{What: "weights", Size: len(data), Limit: lim.MaxPayload}}
@@ -108,63 +97,64 @@ func DecodeWeightsInto(w *Weights, data []byte, lim Limits) error {
 	*w = Weights{}
 	var params, mean, variance []byte
 	hasV, hasSum := false, false
-	rd := reader{b: data}
-	n, err := rd.mapLen()
+	d := getDecoder(data)
+	defer d.release()
+	n, err := d.mapLen()
 	if err != nil {
 		return malformed("", err)
 	}
 	for i := 0; i < n; i++ {
-		key, err := rd.str()
+		key, err := d.bytes()
 		if err != nil {
 			return malformed("", err)
 		}
 		var u uint64
 		switch string(key) {
 		case "v":
-			if u, err = rd.uint(math.MaxUint16); err == nil && u != SchemaVersion {
+			if u, err = d.uint(math.MaxUint16); err == nil && u != SchemaVersion {
 				return fail(ReasonSchemaVersion, "v", "version %d, want %d", u, SchemaVersion)
 			}
 			w.V, hasV = uint16(u), true
 		case "version":
-			w.Version, err = rd.uint(math.MaxUint64)
+			w.Version, err = d.uint(math.MaxUint64)
 		case "epoch":
-			w.Epoch, err = rd.uint(math.MaxUint64)
+			w.Epoch, err = d.uint(math.MaxUint64)
 		case "arch":
-			if err := decodeArch(&rd, &w.Arch, &old.Arch, lim); err != nil {
+			if err := d.arch(&w.Arch, &old.Arch); err != nil {
 				return err
 			}
 		case "params":
-			params, err = rd.bin()
+			params, err = d.bytes()
 		case "norm":
-			if mean, variance, err = decodeNorm(&rd, &w.Norm); err != nil {
+			if mean, variance, err = d.norm(&w.Norm); err != nil {
 				return err
 			}
 		case "checksum":
-			u, err = rd.uint(math.MaxUint32)
+			u, err = d.uint(math.MaxUint32)
 			w.Checksum, hasSum = uint32(u), true
 		case "run":
 			var s []byte
-			if s, err = rd.str(); err == nil {
+			if s, err = d.bytes(); err == nil {
 				if len(s) > MaxRunNameLen {
 					return fail(ReasonBadID, "run", "length %d > max %d", len(s), MaxRunNameLen)
 				}
 				w.Run = keepString(old.Run, s)
 			}
 		case "created_unix_nano":
-			w.CreatedUnixNano, err = rd.int(math.MinInt64, math.MaxInt64)
+			w.CreatedUnixNano, err = d.int(math.MinInt64, math.MaxInt64)
 		case "meta":
-			if err := decodeMeta(&rd, w, old.Meta, lim); err != nil {
+			if err := d.meta(w, old.Meta, lim); err != nil {
 				return err
 			}
 		default:
-			err = rd.skip(0)
+			err = d.skip(1)
 		}
 		if err != nil {
 			return malformed(string(key), err)
 		}
 	}
-	if rd.remaining() != 0 {
-		return malformed("", errTrailing)
+	if err := d.done(); err != nil {
+		return malformed("", err)
 	}
 	if !hasV {
 		return fail(ReasonSchemaVersion, "v", "missing schema version")
@@ -181,13 +171,13 @@ func DecodeWeightsInto(w *Weights, data []byte, lim Limits) error {
 	if got := checksumWeights(w, params, mean, variance); got != w.Checksum {
 		return fail(ReasonChecksum, "checksum", "content has 0x%08x, message says 0x%08x", got, w.Checksum)
 	}
-	d := w.Arch.ObsSize
-	if d < 0 || d > lim.MaxObsSize || len(mean) != 8*d || len(variance) != 8*d {
-		return fail(ReasonShape, "norm", "mean %d and var %d bytes, want 8 per obs_size %d", len(mean), len(variance), d)
+	obs := w.Arch.ObsSize
+	if obs < 0 || obs > lim.MaxObsSize || len(mean) != 8*obs || len(variance) != 8*obs {
+		return fail(ReasonShape, "norm", "mean %d and var %d bytes, want 8 per obs_size %d", len(mean), len(variance), obs)
 	}
 	w.Params = resize(old.Params, len(params)/8)
-	w.Norm.Mean = resize(old.Norm.Mean, d)
-	w.Norm.Var = resize(old.Norm.Var, d)
+	w.Norm.Mean = resize(old.Norm.Mean, obs)
+	w.Norm.Var = resize(old.Norm.Var, obs)
 	for _, f := range [...]struct {
 		name string
 		dst  []float64
@@ -200,27 +190,27 @@ func DecodeWeightsInto(w *Weights, data []byte, lim Limits) error {
 	return w.Validate(lim)
 }
 
-func decodeArch(rd *reader, a, old *Arch, lim Limits) error {
-	n, err := rd.mapLen()
+func (d *decoder) arch(a, old *Arch) error {
+	n, err := d.mapLen()
 	if err != nil {
 		return malformed("arch", err)
 	}
 	for i := 0; i < n; i++ {
-		key, err := rd.str()
+		key, err := d.bytes()
 		if err != nil {
 			return malformed("arch", err)
 		}
 		var u uint64
 		switch string(key) {
 		case "obs_size":
-			u, err = rd.uint(math.MaxInt32)
+			u, err = d.uint(math.MaxInt32)
 			a.ObsSize = int(u)
 		case "num_actions":
-			u, err = rd.uint(math.MaxInt32)
+			u, err = d.uint(math.MaxInt32)
 			a.NumActions = int(u)
 		case "hidden":
 			var m int
-			if m, err = rd.arrayLen(); err != nil {
+			if m, err = d.arrayLen(); err != nil {
 				break
 			}
 			if m > MaxHiddenLayers {
@@ -228,18 +218,18 @@ func decodeArch(rd *reader, a, old *Arch, lim Limits) error {
 			}
 			a.Hidden = resize(old.Hidden, m)
 			for j := 0; j < m && err == nil; j++ {
-				u, err = rd.uint(math.MaxInt32)
+				u, err = d.uint(math.MaxInt32)
 				a.Hidden[j] = int(u)
 			}
 		case "activation":
 			var s []byte
-			if s, err = rd.str(); err == nil {
+			if s, err = d.bytes(); err == nil {
 				a.Activation = keepString(old.Activation, s)
 			}
 		case "shared_trunk":
-			a.SharedTrunk, err = rd.bool()
+			a.SharedTrunk, err = d.bool()
 		default:
-			err = rd.skip(0)
+			err = d.skip(1)
 		}
 		if err != nil {
 			return malformed("arch."+string(key), err)
@@ -248,31 +238,31 @@ func decodeArch(rd *reader, a, old *Arch, lim Limits) error {
 	return nil
 }
 
-// decodeNorm reads the normaliser's scalars into n and returns its packed
-// mean and var, aliasing the input.
-func decodeNorm(rd *reader, n *Norm) (mean, variance []byte, err error) {
-	m, err := rd.mapLen()
+// norm reads the normaliser's scalars into n and returns its packed mean
+// and var, aliasing the input.
+func (d *decoder) norm(n *Norm) (mean, variance []byte, err error) {
+	m, err := d.mapLen()
 	if err != nil {
 		return nil, nil, malformed("norm", err)
 	}
 	for i := 0; i < m; i++ {
-		key, err := rd.str()
+		key, err := d.bytes()
 		if err != nil {
 			return nil, nil, malformed("norm", err)
 		}
 		switch string(key) {
 		case "count":
-			n.Count, err = rd.float()
+			n.Count, err = d.float()
 		case "clip":
-			n.Clip, err = rd.float()
+			n.Clip, err = d.float()
 		case "epsilon":
-			n.Epsilon, err = rd.float()
+			n.Epsilon, err = d.float()
 		case "mean":
-			mean, err = rd.bin()
+			mean, err = d.bytes()
 		case "var":
-			variance, err = rd.bin()
+			variance, err = d.bytes()
 		default:
-			err = rd.skip(0)
+			err = d.skip(1)
 		}
 		if err != nil {
 			return nil, nil, malformed("norm."+string(key), err)
@@ -281,8 +271,8 @@ func decodeNorm(rd *reader, n *Norm) (mean, variance []byte, err error) {
 	return mean, variance, nil
 }
 
-func decodeMeta(rd *reader, w *Weights, old map[string]string, lim Limits) error {
-	n, err := rd.mapLen()
+func (d *decoder) meta(w *Weights, old map[string]string, lim Limits) error {
+	n, err := d.mapLen()
 	if err != nil {
 		return malformed("meta", err)
 	}
@@ -298,11 +288,11 @@ func decodeMeta(rd *reader, w *Weights, old map[string]string, lim Limits) error
 	}
 	clear(w.Meta)
 	for i := 0; i < n; i++ {
-		k, err := rd.str()
+		k, err := d.bytes()
 		if err != nil {
 			return malformed("meta", err)
 		}
-		v, err := rd.str()
+		v, err := d.bytes()
 		if err != nil {
 			return malformed("meta."+string(k), err)
 		}

@@ -119,7 +119,7 @@ func TestDecodeWeightsRejects(t *testing.T) {
 		raw    func() []byte
 		reason Reason
 	}{
-		{"random bytes", nil, false, func() []byte { return []byte{0xc1, 0xff} }, ReasonMalformed},
+		{"random bytes", nil, false, func() []byte { return []byte("\xc1\xff") }, ReasonMalformed},
 		{"truncated", nil, false, func() []byte { return valid[:len(valid)-3] }, ReasonMalformed},
 		{"wrong schema version", func(m map[string]any) { m["v"] = 9 }, false, nil, ReasonSchemaVersion},
 		{"checksum mismatch", func(m map[string]any) { m["params"] = putF64(m["params"].([]byte), 5, 1.5) }, false, nil, ReasonChecksum},
