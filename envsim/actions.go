@@ -149,7 +149,7 @@ func (c *Cluster) applyAction(a int) (acted, invalid bool) {
 	if kind == KindNoop {
 		return false, false
 	}
-	in.Needless = !c.anyFaultActive() && !c.incident.open && c.prevAllHealthy && c.prevSLOMet
+	in.Needless = !c.anyFaultActive() && !c.incident.open && c.prevAllHealthy && c.prevSLOMet && !c.rolloutInProgress()
 	target := -1
 	switch kind {
 	case KindRestart, KindDrain, KindUndrain:

@@ -28,6 +28,7 @@ type Cluster struct {
 	rs       [maxReplicaSets]replicaSet
 	nRS      int
 	cur      int // the Deployment's current ReplicaSet
+	releases int // releases so far (template versions)
 	desired  int // the Deployment's spec.replicas
 	rsActive [maxReplicaSets]int
 	rsAvail  [maxReplicaSets]int
@@ -163,19 +164,29 @@ func (c *Cluster) Reset(seed uint64, obs []float32) {
 	if c.sc.InitialReplicas > 0 {
 		n = max(min(c.sc.InitialReplicas, c.cfg.Pods.MaxReplicas), c.cfg.Pods.MinReplicas)
 	}
-	c.rs[0] = replicaSet{revision: 1}
-	c.rs[1] = replicaSet{revision: 2, spec: n}
-	c.nRS, c.cur, c.desired = 2, 1, n
+	c.rs[0] = replicaSet{revision: 1, tmpl: template{version: 1}}
+	c.rs[1] = replicaSet{revision: 2, spec: n, tmpl: template{version: 2}}
+	c.nRS, c.cur, c.desired, c.releases = 2, 1, n, 2
+	c.deployFaults()
 	c.countReplicaSets()
 	c.syncReplicaSets()
+	pc := &c.cfg.Pods
+	leak := c.rs[c.cur].tmpl.leakRate
 	for i := range c.pods {
 		if p := &c.pods[i]; p.live() {
-			// Running and ready for a while already, at varied ages.
-			w := c.warmupSteps()
+			// Running and ready for a while already, at varied ages; a
+			// leak in the running release has grown with each container's
+			// age (short of the limit).
+			c.beginWarmup(p)
+			w := p.timer
 			p.phase, p.timer = phaseRunning, 0
 			p.created = -1 - w - c.rng.IntN(4*failureHorizonSteps)
 			p.readyAt = p.created + w
 			p.resetMetrics(c)
+			if leak > 0 {
+				room := 0.8 * (pc.MemoryLimitMiB - pc.MemoryBaseMiB)
+				p.leaked = c.rng.Float64() * room
+			}
 		}
 	}
 	c.countReplicaSets()

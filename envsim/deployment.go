@@ -7,6 +7,7 @@ import "math"
 // that every pod created from it has them (REFERENCE.md, "Deleting a
 // pod").
 type template struct {
+	version  int     // the release (image tag): two releases are two templates
 	badErr   float64 // bad config: error fraction, then a crash after two steps of serving
 	errRate  float64 // bad release: extra error fraction
 	latMs    float64 // bad release: extra latency (ms)

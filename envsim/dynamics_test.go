@@ -543,8 +543,14 @@ func TestEveryScenarioFaultStarts(t *testing.T) {
 				t.Fatal(err)
 			}
 			obs := make([]float32, c.ObservationSize())
+			released := false
 			for seed := range uint64(5) {
 				c.Reset(seed, obs)
+				for _, f := range sc.Faults {
+					if f.Deployed && (!c.anyFaultActive() || !c.rs[c.cur].tmpl.faulty()) {
+						t.Fatalf("seed %d: deployed %s not in the running release at Reset", seed, f.Kind)
+					}
+				}
 				started := map[FaultKind]bool{}
 				// Enough replicas that no scenario ends before its faults
 				// are due.
@@ -562,10 +568,22 @@ func TestEveryScenarioFaultStarts(t *testing.T) {
 					}
 				}
 				for _, f := range sc.Faults {
-					if !started[f.Kind] {
+					// Routine releases come at random (and not during a
+					// change freeze): some seed must see one.
+					if !started[f.Kind] && !f.Deployed && f.Kind != FaultRelease {
 						t.Fatalf("seed %d: fault %s never started", seed, f.Kind)
 					}
 				}
+				released = released || started[FaultRelease]
+			}
+			// A template fault left alone keeps an incident open, and the
+			// change freeze then holds all episode.
+			frozen := false
+			for _, f := range sc.Faults {
+				frozen = frozen || (f.Kind.Scope() == ScopeTemplate && f.Kind != FaultRelease && f.Kind != FaultHotfix)
+			}
+			if !released && !frozen {
+				t.Fatal("no routine release in 5 episodes")
 			}
 		})
 	}

@@ -129,15 +129,28 @@ func (c *Cluster) startFault(s *Fault) {
 		in.addEvent(Event{Kind: EventFaultStarted, Pod: -1, Fault: s.Kind})
 		return
 	case ScopeTemplate:
-		t := c.rs[c.cur].tmpl
 		switch s.Kind {
-		case FaultBadConfig:
-			t.badErr = s.Magnitude
-		case FaultBadRollout:
-			t.errRate, t.latMs = s.Magnitude, badRolloutLatencyMs
-		case FaultMemoryLeak:
-			t.leakRate = s.Magnitude
+		case FaultRelease:
+			// Not a fault: nothing to track. Change freeze during an
+			// incident or a rollout.
+			if c.incident.open || c.rolloutInProgress() {
+				return
+			}
+			c.releases++
+			t := c.rs[c.cur].tmpl
+			t.version = c.releases
+			c.newRevision(t)
+			in.addEvent(Event{Kind: EventFaultStarted, Pod: -1, Fault: s.Kind})
+			return
+		case FaultHotfix:
+			c.releases++
+			c.newRevision(template{version: c.releases})
+			in.addEvent(Event{Kind: EventFaultStarted, Pod: -1, Fault: s.Kind})
+			return
 		}
+		c.releases++
+		t := withFault(c.rs[c.cur].tmpl, s)
+		t.version = c.releases
 		c.newRevision(t)
 		f := c.addActive(s, 0)
 		f.rs = c.cur
@@ -192,6 +205,35 @@ func (c *Cluster) startFault(s *Fault) {
 		case FaultNetworkLoss:
 			p.netLoss = s.Magnitude
 		}
+	}
+}
+
+// withFault returns t with the template fault s added.
+func withFault(t template, s *Fault) template {
+	switch s.Kind {
+	case FaultBadConfig:
+		t.badErr = s.Magnitude
+	case FaultBadRollout:
+		t.errRate, t.latMs = s.Magnitude, badRolloutLatencyMs
+	case FaultMemoryLeak:
+		t.leakRate = s.Magnitude
+	}
+	return t
+}
+
+// deployFaults puts the template faults marked Deployed into the current
+// revision at Reset: the release running when the episode starts carries
+// them (its pods are created afterwards).
+func (c *Cluster) deployFaults() {
+	for r := 0; r < c.nRuns; r++ {
+		s := &c.runs[r].spec
+		if !s.Deployed {
+			continue
+		}
+		c.runs[r].nextStart = -1
+		c.rs[c.cur].tmpl = withFault(c.rs[c.cur].tmpl, s)
+		f := c.addActive(s, 0)
+		f.rs = c.cur
 	}
 }
 
@@ -270,6 +312,8 @@ func (c *Cluster) endFault(k int, remedied bool) {
 	case ScopeTemplate:
 		if !remedied && f.rs == c.cur {
 			t := c.rs[c.cur].tmpl
+			c.releases++
+			t.version = c.releases
 			switch f.kind {
 			case FaultBadConfig:
 				t.badErr = 0

@@ -143,7 +143,8 @@ type StepInfo struct {
 	Invalid   InvalidReason
 	TargetPod int
 	// Needless marks a valid non-noop action taken while no fault was
-	// active, no incident was open, every pod was healthy and the SLO met.
+	// active, no incident was open, no rollout was in progress, every pod
+	// was healthy and the SLO met.
 	Needless bool
 
 	// Reward is the step reward, the sum of Components.

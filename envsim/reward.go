@@ -40,6 +40,10 @@ const (
 	// RewardInvalid: -Invalid per invalid action, so the policy learns the
 	// action preconditions.
 	RewardInvalid
+	// RewardRollback: -Rollback per rollback: it reverts a release, which
+	// may have been a good one (the team re-ships it, and whatever it
+	// brought is lost meanwhile), so a rollback is for evidence.
+	RewardRollback
 	// RewardOverScaled: -OverScaled per live pod above what the load
 	// needs at the right-size utilisation (brief: -5 over-scaled): the
 	// price of a replica, with no free spare.
@@ -50,7 +54,7 @@ const (
 
 var rewardComponentNames = [NumRewardComponents]string{
 	"slo_met", "latency", "errors", "recovered", "improved", "degraded",
-	"all_down", "action", "invalid", "over_scaled",
+	"all_down", "action", "invalid", "rollback", "over_scaled",
 }
 
 // String returns the snake_case component name.
@@ -95,6 +99,10 @@ type RewardConfig struct {
 	Action float64 `yaml:"action" json:"action"`
 	// Invalid is charged per invalid action (default 0.05).
 	Invalid float64 `yaml:"invalid" json:"invalid"`
+	// Rollback is charged per applied rollback on top of Action (default
+	// 1: a reverted release costs as much as an incident's recovery is
+	// worth).
+	Rollback float64 `yaml:"rollback" json:"rollback"`
 	// OverScaled is the price of one pod for one step above what the load
 	// needs (default 0.02: a spare replica for a whole episode costs 4,
 	// a fifth of what the SLO pays).
@@ -105,7 +113,7 @@ type RewardConfig struct {
 func DefaultRewardConfig() RewardConfig {
 	return RewardConfig{
 		SLOMet: 0.1, Latency: 0.5, Errors: 1, Recovered: 1, HealthyShare: 0.5, ShapingGamma: 1,
-		AllDown: 0.5, Action: 0.02, Invalid: 0.05, OverScaled: 0.02,
+		AllDown: 0.5, Action: 0.02, Invalid: 0.05, Rollback: 1, OverScaled: 0.02,
 	}
 }
 
@@ -116,7 +124,7 @@ func (r RewardConfig) validate() error {
 	}{
 		{"slo_met", r.SLOMet}, {"latency", r.Latency}, {"errors", r.Errors}, {"recovered", r.Recovered},
 		{"healthy_share", r.HealthyShare}, {"all_down", r.AllDown}, {"action", r.Action},
-		{"invalid", r.Invalid}, {"over_scaled", r.OverScaled},
+		{"invalid", r.Invalid}, {"rollback", r.Rollback}, {"over_scaled", r.OverScaled},
 	}
 	for _, w := range ws {
 		if !finite(w.v) || w.v < 0 || w.v > 100 {
@@ -155,6 +163,9 @@ func (c *Cluster) neededReplicas() int {
 // acted and invalid describe the action; terminated says the episode
 // ends with every pod down.
 func (c *Cluster) reward(prevRec, prevHealthy float64, acted, invalid, terminated bool) float64 {
+	if acted && c.info.HasEvent(EventRolledBack) {
+		c.info.Components[RewardRollback] = -c.cfg.Reward.Rollback
+	}
 	w := &c.cfg.Reward
 	in := &c.info
 	comp := &in.Components

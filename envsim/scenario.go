@@ -71,6 +71,15 @@ const (
 	// 150 ms of latency, so the error rate jumps as the new pods take
 	// traffic. Template.
 	FaultBadRollout FaultKind = "bad-rollout"
+	// FaultRelease is not a fault: a routine release (a new version of the
+	// current template, with whatever faults it has) rolls out. Most
+	// rollouts are these, so a policy must not learn that every rollout is
+	// bad. A change freeze holds while an incident is open or a rollout is
+	// in progress: a release due then is skipped.
+	FaultRelease FaultKind = "release"
+	// FaultHotfix is a release that removes the current template's faults
+	// (the fix for a bad release); rolling it back brings them back.
+	FaultHotfix FaultKind = "hotfix"
 	// FaultSlowStart makes image pulls take Magnitude extra steps
 	// (default 4) for every pod created while it is active (a slow
 	// registry): new pods stay Pending longer. Cluster-wide.
@@ -97,7 +106,7 @@ func (k FaultKind) Scope() FaultScope {
 	switch k {
 	case FaultNodeFailure:
 		return ScopeNode
-	case FaultMemoryLeak, FaultBadConfig, FaultBadRollout:
+	case FaultMemoryLeak, FaultBadConfig, FaultBadRollout, FaultRelease, FaultHotfix:
 		return ScopeTemplate
 	case FaultSlowStart:
 		return ScopeCluster
@@ -108,7 +117,7 @@ func (k FaultKind) Scope() FaultScope {
 // faultKinds lists every FaultKind, in a fixed order.
 var faultKinds = [...]FaultKind{
 	FaultPodCrash, FaultPodFailure, FaultCrashLoop, FaultCPUSpike, FaultMemoryHog, FaultMemoryLeak,
-	FaultNetworkLatency, FaultNetworkLoss, FaultNodeFailure, FaultBadConfig, FaultBadRollout, FaultSlowStart,
+	FaultNetworkLatency, FaultNetworkLoss, FaultNodeFailure, FaultBadConfig, FaultBadRollout, FaultRelease, FaultHotfix, FaultSlowStart,
 }
 
 // badRolloutLatencyMs is the latency a bad release adds to its pods.
@@ -228,6 +237,10 @@ type Fault struct {
 	Pods int `yaml:"pods" json:"pods"`
 	// Magnitude is kind-specific (see FaultKind); 0 selects the default.
 	Magnitude float64 `yaml:"magnitude" json:"magnitude"`
+	// Deployed, for a template fault, puts it into the release already
+	// running at the start of the episode instead of rolling it out later
+	// (Start, Rate and Duration are then ignored).
+	Deployed bool `yaml:"deployed" json:"deployed"`
 }
 
 const (
@@ -328,6 +341,8 @@ func (f Fault) validate(field string, maxReplicas int) error {
 		return fieldError(field+".magnitude", "must be >= 0 (got %v)", f.Magnitude)
 	case (f.Kind == FaultCPUSpike || f.Kind == FaultNetworkLoss || f.Kind == FaultBadConfig || f.Kind == FaultBadRollout) && f.Magnitude > 1:
 		return fieldError(field+".magnitude", "must be a fraction in [0, 1] for %s (got %v)", f.Kind, f.Magnitude)
+	case f.Deployed && (f.Kind.Scope() != ScopeTemplate || f.Kind == FaultRelease || f.Kind == FaultHotfix):
+		return fieldError(field+".deployed", "only a template fault (bad-config, bad-rollout, memory-leak) can be deployed at the start (got %s)", f.Kind)
 	}
 	return nil
 }

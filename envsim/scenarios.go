@@ -28,14 +28,19 @@ func defaultWorkload() Workload {
 }
 
 // NoFaultScenario is steady load without faults; a good policy does
-// nothing, so it catches needless actions.
+// nothing but perhaps add headroom for a rollout, so it catches needless
+// actions. As a built-in scenario it gets routine releases too.
 func NoFaultScenario() Scenario {
 	return Scenario{
 		Name:        "no-fault",
-		Description: "steady load, no faults: any action is needless",
+		Description: "steady load and routine releases, no faults: acting is needless but for headroom during a rollout",
 		Workload:    defaultWorkload(),
 	}
 }
+
+// routineReleases is the release schedule every built-in scenario has:
+// from step 5 on, a routine release with probability 1% per step.
+func routineReleases() Fault { return Fault{Kind: FaultRelease, Start: 5, Rate: 0.01} }
 
 // builtinScenarios builds the suite in a fixed order.
 func builtinScenarios() []Scenario {
@@ -82,6 +87,24 @@ func builtinScenarios() []Scenario {
 			Description: "a release whose code leaks 8 MiB per step rolls out: every pod of it slows under GC pressure and is OOM-killed about every 9 min; a restart resets one pod, a rollback cures it",
 			Workload:    w(),
 			Faults:      []Fault{{Kind: FaultMemoryLeak, Start: 5, StartJitter: 20}},
+		},
+		{
+			Name:        "routine-release",
+			Description: "two good releases roll out (and the routine ones): nothing to do; a rollback only churns pods and reverts a release",
+			Workload:    w(),
+			Faults: []Fault{
+				{Kind: FaultRelease, Start: 10, StartJitter: 60},
+				{Kind: FaultRelease, Start: 110, StartJitter: 60},
+			},
+		},
+		{
+			Name:        "leak-hotfix",
+			Description: "the running release leaks memory; the fix rolls out at 5-15 min: let it, since rolling it back brings the leak back",
+			Workload:    w(),
+			Faults: []Fault{
+				{Kind: FaultMemoryLeak, Deployed: true},
+				{Kind: FaultHotfix, Start: 20, StartJitter: 40},
+			},
 		},
 		{
 			Name:        "cpu-hog",
@@ -151,9 +174,14 @@ func builtinScenarios() []Scenario {
 			},
 		},
 	}
+	// Routine releases in every scenario: about two an episode, as in a
+	// team that deploys several times a day (REFERENCE.md: a bad rollout
+	// shows as a jump that starts with the new pods; most rollouts are
+	// fine).
 	names := make([]string, len(suite))
-	for i, s := range suite {
-		names[i] = s.Name
+	for i := range suite {
+		suite[i].Faults = append(suite[i].Faults, routineReleases())
+		names[i] = suite[i].Name
 	}
 	return append(suite, Scenario{
 		Name:        MixedScenarioName,
@@ -166,9 +194,14 @@ func builtinScenarios() []Scenario {
 // ScenarioNames lists the built-in scenarios in suite order, "mixed" last.
 func ScenarioNames() []string {
 	suite := builtinScenarios()
+	// Routine releases in every scenario: about two an episode, as in a
+	// team that deploys several times a day (REFERENCE.md: a bad rollout
+	// shows as a jump that starts with the new pods; most rollouts are
+	// fine).
 	names := make([]string, len(suite))
-	for i, s := range suite {
-		names[i] = s.Name
+	for i := range suite {
+		suite[i].Faults = append(suite[i].Faults, routineReleases())
+		names[i] = suite[i].Name
 	}
 	return names
 }
