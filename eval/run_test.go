@@ -86,7 +86,9 @@ func TestRunTiny(t *testing.T) {
 				needlessRandom += e.Needless
 			}
 		}
-		if e.Scenario == "no-fault" && e.Policy == "noop" && (e.Incidents != 0 || e.SLOAttainment < 0.99) {
+		// Only the routine releases' rollouts (one pod fewer serving at a
+		// time) can dent no-fault for a policy that never acts.
+		if e.Scenario == "no-fault" && e.Policy == "noop" && (e.Incidents > 4 || e.SLOAttainment < 0.9 || e.Terminated) {
 			t.Errorf("noop on no-fault: %d incidents, SLO %.3f", e.Incidents, e.SLOAttainment)
 		}
 		if e.Scenario == "memory-leak-oom" && e.Policy == "noop" && e.Incidents == 0 {
