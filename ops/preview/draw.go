@@ -1,6 +1,7 @@
 package preview
 
 import (
+	"errors"
 	"fmt"
 	"image/color"
 	"io"
@@ -145,7 +146,7 @@ func (c *canvas) header(title, run string, src *source) {
 	s := c.style(14, mutedColor, false)
 	s.YAlign = text.YTop
 	c.text(s, vg.Point{X: left, Y: top - c.px(36)},
-		"Drawn by `podmedic dashboard-preview` with gonum/plot from Prometheus range queries of the dashboard definition in ops/grafana (panels, grid, titles, units, queries).", c.width-c.px(200))
+		"Drawn by `podmedic dashboard-preview` with gonum/plot from Prometheus range queries of the dashboard defined in ops/grafana.", c.width-c.px(200))
 	c.text(s, vg.Point{X: left, Y: top - c.px(58)}, fmt.Sprintf("run %q · %s to %s UTC (%s, step %s, $__rate_interval %s) · Prometheus %s",
 		run, src.start.UTC().Format("2006-01-02 15:04:05"), src.end.UTC().Format("15:04:05"),
 		durationLabel(src.end.Sub(src.start)), durationLabel(src.step), durationLabel(src.rate), src.base), c.width-c.px(200))
@@ -202,7 +203,8 @@ func (c *canvas) panel(p panelSpec, d panelData, src *source) {
 	}
 }
 
-// message fills an empty panel with "No data" or the query error.
+// message fills an empty panel with "No data" or the query error (the
+// error, then the query).
 func (c *canvas) message(body vg.Rectangle, err error) {
 	mid := vg.Point{X: (body.Min.X + body.Max.X) / 2, Y: (body.Min.Y + body.Max.Y) / 2}
 	if err == nil {
@@ -213,7 +215,15 @@ func (c *canvas) message(body vg.Rectangle, err error) {
 	}
 	s := c.style(11, errorColor, false)
 	s.XAlign, s.YAlign = text.XCenter, text.YCenter
-	c.text(s, mid, "query error: "+err.Error(), body.Max.X-body.Min.X-c.px(8))
+	w := body.Max.X - body.Min.X - c.px(8)
+	var qe *queryError
+	if !errors.As(err, &qe) {
+		c.text(s, mid, err.Error(), w)
+		return
+	}
+	c.text(s, vg.Point{X: mid.X, Y: mid.Y + c.px(8)}, "query "+qe.refID+" failed: "+qe.err.Error(), w)
+	s.Color = mutedColor
+	c.text(s, vg.Point{X: mid.X, Y: mid.Y - c.px(8)}, qe.expr, w)
 }
 
 // timeSeries draws lines (or stacked areas) over time with a legend below.
@@ -236,11 +246,15 @@ func (c *canvas) timeSeries(p panelSpec, d panelData, body vg.Rectangle, src *so
 		values = stack(values, p.stacking == common.StackingModePercent)
 		// Top series first, so each lower area is painted over the one above.
 		for i := len(values) - 1; i >= 0; i-- {
-			c.addLine(pl, values[i], src, seriesColors[i%len(seriesColors)], true)
+			c.addLine(pl, values[i], src, seriesColors[i%len(seriesColors)], p.fill)
 		}
 	} else {
+		fill := p.fill
+		if len(values) > 3 {
+			fill = 0 // many translucent areas over each other hide the lines
+		}
 		for i := range values {
-			c.addLine(pl, values[i], src, seriesColors[i%len(seriesColors)], false)
+			c.addLine(pl, values[i], src, seriesColors[i%len(seriesColors)], fill)
 		}
 	}
 	if p.min != nil {
@@ -293,8 +307,8 @@ func stack(values [][]float64, percent bool) [][]float64 {
 }
 
 // addLine adds one series to pl, skipping missing values (the dashboard
-// spans nulls), filled down to zero when fill is set.
-func (c *canvas) addLine(pl *plot.Plot, v []float64, src *source, clr color.Color, fill bool) {
+// spans nulls), with the area below it filled at opacity fill.
+func (c *canvas) addLine(pl *plot.Plot, v []float64, src *source, clr color.Color, fill float64) {
 	xys := make(plotter.XYs, 0, len(v))
 	for i, y := range v {
 		if !math.IsNaN(y) && !math.IsInf(y, 0) {
@@ -318,10 +332,8 @@ func (c *canvas) addLine(pl *plot.Plot, v []float64, src *source, clr color.Colo
 		return // finite by construction
 	}
 	ln.LineStyle = draw.LineStyle{Color: clr, Width: c.px(1.5)}
-	if fill {
-		ln.FillColor = withAlpha(clr, 0.6)
-	} else {
-		ln.FillColor = withAlpha(clr, 0.1)
+	if fill > 0 {
+		ln.FillColor = withAlpha(clr, fill)
 	}
 	pl.Add(ln)
 }
@@ -334,7 +346,9 @@ func (c *canvas) newPlot(unit string, src *source) *plot.Plot {
 	pl := plot.New()
 	pl.BackgroundColor = color.Transparent
 	for _, ax := range []*plot.Axis{&pl.X, &pl.Y} {
-		ax.Tick.Label = c.style(10, mutedColor, false)
+		sty := c.style(10, mutedColor, false)
+		sty.XAlign, sty.YAlign = ax.Tick.Label.XAlign, ax.Tick.Label.YAlign // gonum's: centred under X ticks, right of Y
+		ax.Tick.Label = sty
 		ax.Tick.LineStyle = draw.LineStyle{Color: borderColor, Width: c.px(1)}
 		ax.Tick.Length = c.px(3)
 		ax.LineStyle = draw.LineStyle{Color: borderColor, Width: c.px(1)}
@@ -424,7 +438,7 @@ func (c *canvas) stat(p panelSpec, d panelData, body vg.Rectangle, src *source) 
 	pl.BackgroundColor = color.Transparent
 	pl.HideAxes()
 	pl.X.Min, pl.X.Max = unix(src.start), unix(src.end)
-	c.addLine(pl, s.v, src, withAlpha(statColor, 0.5), false)
+	c.addLine(pl, s.v, src, withAlpha(statColor, 0.5), 0.12)
 	if pl.Y.Min >= pl.Y.Max {
 		pl.Y.Min, pl.Y.Max = pl.Y.Min-1, pl.Y.Max+1
 	}

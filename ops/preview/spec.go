@@ -32,6 +32,7 @@ type panelSpec struct {
 	decimals         int      // < 0: automatic
 	min, max         *float64 // fixed axis bounds, if any
 	stacking         common.StackingMode
+	fill             float64 // area opacity under lines, 0..1
 	grid             dashboard.GridPos
 	targets          []target
 }
@@ -121,8 +122,13 @@ func readPanel(row string, p *dashboard.Panel) (panelSpec, error) {
 			ps.decimals = int(*fc.Defaults.Decimals)
 		}
 		ps.min, ps.max = fc.Defaults.Min, fc.Defaults.Max
-		if g, ok := fc.Defaults.Custom.(*common.GraphFieldConfig); ok && g != nil && g.Stacking != nil && g.Stacking.Mode != nil {
-			ps.stacking = *g.Stacking.Mode
+		if g, ok := fc.Defaults.Custom.(*common.GraphFieldConfig); ok && g != nil {
+			if g.Stacking != nil && g.Stacking.Mode != nil {
+				ps.stacking = *g.Stacking.Mode
+			}
+			if g.FillOpacity != nil {
+				ps.fill = min(1, max(0, *g.FillOpacity/100))
+			}
 		}
 	}
 	for i, t := range p.Targets {

@@ -141,17 +141,24 @@ func (timeTicks) Ticks(lo, hi float64) []plot.Tick {
 	return ticks
 }
 
-// durationLabel writes d compactly for the image header: 30m, 2h30m, 45s.
+// durationLabel writes d compactly for the image header: 30m, 2h30m,
+// 45s, 1m30s.
 func durationLabel(d time.Duration) string {
-	s := d.Round(time.Second).String()
-	s = strings.TrimSuffix(s, "0s")
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	if s == "" {
+	d = d.Round(time.Second)
+	if d == 0 {
 		return "0s"
 	}
-	return s
+	var b strings.Builder
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.d
+		}
+	}
+	return b.String()
 }
 
 // panelKey names a panel uniquely for reports: titles repeat across rows
