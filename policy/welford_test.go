@@ -138,3 +138,18 @@ func TestWelfordHotPathsAllocateNothing(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNormalizerUpdate folds one make-run rollout (8 envs x 64
+// steps = 512 rows of 20) into a normaliser, as the learner does for
+// rollouts without actor statistics.
+func BenchmarkNormalizerUpdate(b *testing.B) {
+	const n, d = 512, 20
+	raw := welfordRows(n, d, 2)
+	z := NewNormalizer(d)
+	b.SetBytes(n * d * 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		z.Update(raw, n)
+	}
+	sinkF64 = z.Count()
+}
