@@ -206,7 +206,7 @@ func stacked(p *timeseries.PanelBuilder, mode common.StackingMode) *timeseries.P
 func lagDistribution() *bargauge.PanelBuilder {
 	return bargauge.NewPanelBuilder().
 		Title("Policy lag distribution (last 5m)").
-		Description("Consumed rollouts by lag (versions), cumulative buckets.").
+		Description("Consumed rollouts of the last 5 minutes by policy lag (versions): Grafana turns the cumulative histogram buckets into one bar per bucket.").
 		Datasource(datasource()).
 		WithTarget(prometheus.NewDataqueryBuilder().
 			Datasource(datasource()).

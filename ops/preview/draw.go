@@ -24,11 +24,11 @@ import (
 // Sizes in pixels of a preview 1800 px wide; they scale with the width.
 const (
 	dpi          = 96
-	headerPx     = 96 // title block above the grid
-	unitPx       = 30 // one grid row, as in Grafana
-	panelPadPx   = 4  // gap around each panel
-	titlePx      = 22 // panel title band
-	legendLinePx = 15
+	headerPx     = 104 // title block above the grid
+	unitPx       = 30  // one grid row, as in Grafana
+	panelPadPx   = 4   // gap around each panel
+	titlePx      = 24  // panel title band
+	legendLinePx = 17
 )
 
 var (
@@ -140,14 +140,14 @@ func fit(sty text.Style, txt string, maxW vg.Length) string {
 func (c *canvas) header(title, run string, src *source) {
 	left := c.px(12)
 	top := c.height - c.px(14)
-	t := c.style(26, textColor, true)
+	t := c.style(30, textColor, true)
 	t.YAlign = text.YTop
 	c.text(t, vg.Point{X: left, Y: top}, title+" dashboard — PREVIEW, not Grafana", 0)
-	s := c.style(14, mutedColor, false)
+	s := c.style(15, mutedColor, false)
 	s.YAlign = text.YTop
-	c.text(s, vg.Point{X: left, Y: top - c.px(36)},
+	c.text(s, vg.Point{X: left, Y: top - c.px(42)},
 		"Drawn by `podmedic dashboard-preview` with gonum/plot from Prometheus range queries of the dashboard defined in ops/grafana.", c.width-c.px(200))
-	c.text(s, vg.Point{X: left, Y: top - c.px(58)}, fmt.Sprintf("run %q · %s to %s UTC (%s, step %s, $__rate_interval %s) · Prometheus %s",
+	c.text(s, vg.Point{X: left, Y: top - c.px(64)}, fmt.Sprintf("run %q · %s to %s UTC (%s, step %s, $__rate_interval %s) · Prometheus %s",
 		run, src.start.UTC().Format("2006-01-02 15:04:05"), src.end.UTC().Format("15:04:05"),
 		durationLabel(src.end.Sub(src.start)), durationLabel(src.step), durationLabel(src.rate), src.base), c.width-c.px(200))
 	// The badge.
@@ -161,7 +161,7 @@ func (c *canvas) header(title, run string, src *source) {
 // row draws a row header across the grid.
 func (c *canvas) row(r rowSpec) {
 	rect := c.grid(dashboard.GridPos{X: 0, Y: r.y, W: 24, H: 1})
-	sty := c.style(16, textColor, true)
+	sty := c.style(18, textColor, true)
 	sty.YAlign = text.YCenter
 	mid := (rect.Min.Y + rect.Max.Y) / 2
 	c.text(sty, vg.Point{X: rect.Min.X + c.px(4), Y: mid}, r.title, 0)
@@ -174,7 +174,7 @@ func (c *canvas) panel(p panelSpec, d panelData, src *source) {
 	r := c.grid(p.grid)
 	c.fillRect(r, panelColor)
 	c.strokeRect(r, borderColor)
-	ts := c.style(13, textColor, true)
+	ts := c.style(15, textColor, true)
 	ts.YAlign = text.YCenter
 	c.text(ts, vg.Point{X: r.Min.X + c.px(8), Y: r.Max.Y - c.px(titlePx/2+2)}, p.title, r.Max.X-r.Min.X-c.px(16))
 	body := vg.Rectangle{Min: vg.Point{X: r.Min.X + c.px(6), Y: r.Min.Y + c.px(4)}, Max: vg.Point{X: r.Max.X - c.px(8), Y: r.Max.Y - c.px(titlePx+2)}}
@@ -237,7 +237,7 @@ func (c *canvas) timeSeries(p panelSpec, d panelData, body vg.Rectangle, src *so
 	legendH := c.legend(shown, body)
 	area := body
 	area.Min.Y += legendH
-	pl := c.newPlot(p.unit, src)
+	pl := c.newPlot(p.unit, src, true)
 	values := make([][]float64, len(shown))
 	for i := range shown {
 		values[i] = shown[i].v
@@ -342,11 +342,11 @@ func unix(t time.Time) float64 { return float64(t.UnixMilli()) / 1000 }
 
 // newPlot returns a plot over the range with the dashboard's look: no
 // title, time on X, values in unit on Y, light grid.
-func (c *canvas) newPlot(unit string, src *source) *plot.Plot {
+func (c *canvas) newPlot(unit string, src *source, grid bool) *plot.Plot {
 	pl := plot.New()
 	pl.BackgroundColor = color.Transparent
 	for _, ax := range []*plot.Axis{&pl.X, &pl.Y} {
-		sty := c.style(10, mutedColor, false)
+		sty := c.style(12, mutedColor, false)
 		sty.XAlign, sty.YAlign = ax.Tick.Label.XAlign, ax.Tick.Label.YAlign // gonum's: centred under X ticks, right of Y
 		ax.Tick.Label = sty
 		ax.Tick.LineStyle = draw.LineStyle{Color: borderColor, Width: c.px(1)}
@@ -357,10 +357,12 @@ func (c *canvas) newPlot(unit string, src *source) *plot.Plot {
 	pl.X.Tick.Marker = timeTicks{}
 	pl.Y.Tick.Marker = unitTicks{unit: unit}
 	pl.X.Min, pl.X.Max = unix(src.start), unix(src.end)
-	g := plotter.NewGrid()
-	g.Vertical.Color, g.Horizontal.Color = gridColor, gridColor
-	g.Vertical.Width, g.Horizontal.Width = c.px(1), c.px(1)
-	pl.Add(g)
+	if grid {
+		g := plotter.NewGrid()
+		g.Vertical.Color, g.Horizontal.Color = gridColor, gridColor
+		g.Vertical.Width, g.Horizontal.Width = c.px(1), c.px(1)
+		pl.Add(g)
+	}
 	return pl
 }
 
@@ -370,9 +372,9 @@ func (c *canvas) legend(ss []series, body vg.Rectangle) vg.Length {
 	if len(ss) == 0 {
 		return 0
 	}
-	sty := c.style(10, textColor, false)
+	sty := c.style(12, textColor, false)
 	sty.YAlign = text.YCenter
-	sw, gap := c.px(14), c.px(14)
+	sw, gap := c.px(14), c.px(16)
 	width := body.Max.X - body.Min.X
 	type item struct {
 		name string
@@ -443,7 +445,7 @@ func (c *canvas) stat(p panelSpec, d panelData, body vg.Rectangle, src *source) 
 		pl.Y.Min, pl.Y.Max = pl.Y.Min-1, pl.Y.Max+1
 	}
 	pl.Draw(draw.Canvas{Canvas: c.img, Rectangle: spark})
-	sty := c.style(34, statColor, true)
+	sty := c.style(40, statColor, true)
 	sty.XAlign, sty.YAlign = text.XCenter, text.YCenter
 	c.text(sty, vg.Point{X: (body.Min.X + body.Max.X) / 2, Y: body.Min.Y + (body.Max.Y-body.Min.Y)*0.6},
 		formatValue(v, p.unit, p.decimals), body.Max.X-body.Min.X)
@@ -471,7 +473,7 @@ func (c *canvas) barGauge(p panelSpec, d panelData, body vg.Rectangle) {
 	if p.min != nil {
 		lo = *p.min
 	}
-	sty := c.style(10, textColor, false)
+	sty := c.style(12, textColor, false)
 	sty.YAlign = text.YCenter
 	labelW := vg.Length(0)
 	for _, b := range bars {
@@ -522,7 +524,7 @@ func lerpColors(stops []color.RGBA, f float64) color.RGBA {
 // heatmap draws per-bucket counts over time, one row per bucket, hiding
 // empty cells like the dashboard's filterValues (le 1e-9).
 func (c *canvas) heatmap(p panelSpec, d panelData, body vg.Rectangle, src *source) {
-	pl := c.newPlot("", src)
+	pl := c.newPlot("", src, false)
 	cells := &cellGrid{rows: d.series, start: unix(src.start), step: src.step.Seconds()}
 	for _, s := range d.series {
 		for _, v := range s.v {

@@ -175,9 +175,9 @@ func TestRenderDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatalf("output is not a PNG: %v", err)
 	}
-	// 96 px header, 114 grid units of 30 px, 8 px margin.
-	if b := img.Bounds(); b.Dx() != 1800 || b.Dy() != 96+114*30+8 {
-		t.Fatalf("image %v, want 1800x3524", b)
+	// The header, 114 grid units of 30 px, 8 px margin.
+	if b := img.Bounds(); b.Dx() != 1800 || b.Dy() != headerPx+114*30+8 {
+		t.Fatalf("image %v, want 1800x%d", b, headerPx+114*30+8)
 	}
 	d := podmedicDashboard(t)
 	// A panel with data has lines in the palette's colours; the panel
@@ -194,21 +194,21 @@ func TestRenderDashboard(t *testing.T) {
 	if n := colourful(img, panelRect(t, d, "Policy lag distribution (last 5m)")); n < 200 {
 		t.Errorf("lag bar gauge: %d coloured pixels, want its bars", n)
 	}
-	gap := image.Rect(12*75-3, 96+6*30+20, 12*75+3, 96+14*30-20) // between the first two Learning panels
+	gap := image.Rect(12*75-3, headerPx+6*30+20, 12*75+3, headerPx+14*30-20) // between the first two Learning panels
 	if n := colourful(img, gap); n != 0 {
 		t.Errorf("gap between panels has %d coloured pixels", n)
 	}
 }
 
 // panelRect is where the renderer must draw the panel titled title: its
-// grid cell at 75 px per column and 30 px per row under a 96 px header,
-// less the padding.
+// grid cell at 75 px per column and 30 px per row under the header, less
+// the padding.
 func panelRect(t *testing.T, d dashboard.Dashboard, title string) image.Rectangle {
 	t.Helper()
 	for _, p := range d.Panels {
 		if p.Panel != nil && p.Panel.Title != nil && *p.Panel.Title == title {
 			g := p.Panel.GridPos
-			return image.Rect(int(g.X)*75+6, 96+int(g.Y)*30+6, int(g.X+g.W)*75-6, 96+int(g.Y+g.H)*30-6)
+			return image.Rect(int(g.X)*75+6, headerPx+int(g.Y)*30+6, int(g.X+g.W)*75-6, headerPx+int(g.Y+g.H)*30-6)
 		}
 	}
 	t.Fatalf("no panel %q", title)
@@ -299,9 +299,9 @@ func TestRenderOtherDashboards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Half the width scales every size by half: 48 px header, 5 units of 15 px, 4 px margin.
-	if b := img.Bounds(); b.Dx() != 900 || b.Dy() != 48+5*15+4 || len(rep.Panels) != 1 || !rep.Panels[0].HasData() {
-		t.Errorf("image %v, report %+v; want 900x127 with one panel with data", b, rep.Panels)
+	// Half the width scales every size by half: header, 5 units of 15 px, 4 px margin.
+	if b := img.Bounds(); b.Dx() != 900 || b.Dy() != headerPx/2+5*15+4 || len(rep.Panels) != 1 || !rep.Panels[0].HasData() {
+		t.Errorf("image %v, report %+v; want 900x%d with one panel with data", b, rep.Panels, headerPx/2+5*15+4)
 	}
 
 	withText, err := dashboard.NewDashboardBuilder("text").
