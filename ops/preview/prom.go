@@ -133,6 +133,9 @@ func (s *source) get(ctx context.Context, path string, q url.Values, v any) erro
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // interrupted, not unreachable
+		}
 		return fmt.Errorf("%w at %s: %v", ErrUnreachable, s.base, err)
 	}
 	defer resp.Body.Close()

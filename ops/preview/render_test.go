@@ -371,3 +371,15 @@ func TestLegendAndVariables(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderCancelled: an interrupted render reports the cancellation,
+// not an unreachable Prometheus.
+func TestRenderCancelled(t *testing.T) {
+	_, url := newFake(t, "obs")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var buf bytes.Buffer
+	if _, err := Render(ctx, podmedicDashboard(t), Options{Prometheus: url, Run: "obs"}, &buf); !errors.Is(err, context.Canceled) || errors.Is(err, ErrUnreachable) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
