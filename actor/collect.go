@@ -22,7 +22,7 @@ type collector struct {
 	rng                       *mrand.Rand
 	metrics                   *Metrics
 	r                         protocol.Rollout
-	stats                     *obsStats
+	stats                     policy.Welford // raw observations of the current rollout, for the learner's normaliser
 	actions                   []int
 	logp, values              []float64
 	normRow                   []float32 // K×d scratch for bootstrap and last values
@@ -39,7 +39,7 @@ func newCollector(envs []envsim.Env, horizon int, seed uint64, m *Metrics) *coll
 		vec: envsim.NewVecEnv(envs, seed), k: k, t: horizon, obsSize: d, numActions: na,
 		rng:     mrand.New(mrand.NewPCG(seed, 0x5851f42d4c957f2d)),
 		metrics: m,
-		stats:   newObsStats(d),
+		stats:   policy.NewWelford(d),
 		actions: make([]int, k), logp: make([]float64, k), values: make([]float64, k),
 		normRow: make([]float32, k*d), bootIdx: make([]int, 0, k), bootVals: make([]float64, k),
 		eps: make([]episode, k),
@@ -103,13 +103,13 @@ func (c *collector) collect(version uint64) *protocol.Rollout {
 	r := &c.r
 	r.V, r.PolicyVersion = protocol.SchemaVersion, version
 	r.Episodes = r.Episodes[:0]
-	c.stats.reset()
+	c.stats.Reset()
 	clear(r.BootstrapValues)
 	var inferTime, envTime time.Duration
 	for t := 0; t < c.t; t++ {
 		base := t * k
 		obs := r.Obs[base*d : (base+k)*d]
-		c.stats.add(c.vec.Obs, k)
+		c.stats.Add(c.vec.Obs, k)
 		for i := 0; i < k; i++ {
 			c.norm.Normalize(c.vec.Obs[i*d:(i+1)*d], obs[i*d:(i+1)*d])
 		}
@@ -151,7 +151,7 @@ func (c *collector) collect(version uint64) *protocol.Rollout {
 		c.norm.Normalize(c.vec.Obs[i*d:(i+1)*d], c.normRow[i*d:(i+1)*d])
 	}
 	c.inf.Values(c.normRow, k, r.LastValues)
-	r.ObsStats = protocol.ObsStats{Count: c.stats.count, Mean: c.stats.mean, M2: c.stats.m2}
+	r.ObsStats = protocol.ObsStats{Count: c.stats.Count, Mean: c.stats.Mean, M2: c.stats.M2}
 	c.metrics.EnvSteps.Add(float64(k * c.t))
 	c.metrics.InferenceSeconds.Add(inferTime.Seconds())
 	c.metrics.EnvSeconds.Add(envTime.Seconds())

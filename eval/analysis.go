@@ -3,6 +3,8 @@ package eval
 import (
 	"slices"
 	"strings"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // actionGroup maps an action name to its kind: "scale_to_3" -> "scale_to",
@@ -56,19 +58,26 @@ func (r *Results) ActionShares(scenario, pol string) (shares [NumSituations][]fl
 	return shares, kinds, steps
 }
 
-// scenarioShares sums the situations of ActionShares.
+// scenarioShares is the share of steps per action kind over all
+// situations: the mean of ActionShares's per-situation shares weighted by
+// each situation's steps (zeros when there were no steps).
 func (r *Results) scenarioShares(scenario, pol string) []float64 {
 	shares, kinds, steps := r.ActionShares(scenario, pol)
 	out := make([]float64, len(kinds))
-	n := 0
-	for s := range shares {
-		for k, v := range shares[s] {
-			out[k] += v * float64(steps[s])
-		}
-		n += steps[s]
+	weights, col := make([]float64, NumSituations), make([]float64, NumSituations)
+	total := 0
+	for s, n := range steps {
+		weights[s] = float64(n)
+		total += n
+	}
+	if total == 0 {
+		return out
 	}
 	for k := range out {
-		out[k] /= float64(max(n, 1))
+		for s := range shares {
+			col[s] = shares[s][k]
+		}
+		out[k] = stat.Mean(col, weights)
 	}
 	return out
 }

@@ -2,9 +2,10 @@ package eval
 
 import (
 	"errors"
-	"math"
 	"math/rand/v2"
 	"slices"
+
+	"gonum.org/v1/gonum/stat"
 )
 
 // ErrSampleSize is returned for statistics of empty or mismatched samples.
@@ -25,37 +26,32 @@ func (iv Interval) Covers(v float64) bool { return iv.Lo <= v && v <= iv.Hi }
 // difference, a significant one.
 func (iv Interval) Significant() bool { return !iv.Covers(0) }
 
-// Mean returns the arithmetic mean of xs (NaN when empty).
-func Mean(xs []float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := 0.0
-	for _, x := range xs {
-		s += x
-	}
-	return s / float64(len(xs))
-}
-
 // BootstrapMean returns the mean of xs with a percentile bootstrap
 // confidence interval at level (e.g. 0.95) from b resamples drawn with
-// rng. A single value gives a zero-width interval.
+// rng. A resample draws n indices with replacement; it is kept as the
+// number of times each value was drawn, so its mean is gonum's weighted
+// mean of xs. The bounds are the (1-level)/2 and (1+level)/2 quantiles of
+// the resampled means in Efron's percentile method: gonum's Empirical
+// quantile, the smallest resampled mean with at least that share of the
+// resamples at or below it. A single value gives a zero-width interval.
 func BootstrapMean(xs []float64, b int, level float64, rng *rand.Rand) (Interval, error) {
 	n := len(xs)
 	if n == 0 || b < 1 || !(level > 0 && level < 1) {
 		return Interval{}, ErrSampleSize
 	}
 	means := make([]float64, b)
+	draws := make([]float64, n) // times each value is drawn in one resample
 	for k := range means {
-		s := 0.0
+		clear(draws)
 		for range n {
-			s += xs[rng.IntN(n)]
+			draws[rng.IntN(n)]++
 		}
-		means[k] = s / float64(n)
+		means[k] = stat.Mean(xs, draws)
 	}
 	slices.Sort(means)
 	alpha := (1 - level) / 2
-	return Interval{Mean: Mean(xs), Lo: quantileSorted(means, alpha), Hi: quantileSorted(means, 1-alpha), N: n}, nil
+	return Interval{Mean: stat.Mean(xs, nil), Lo: stat.Quantile(alpha, stat.Empirical, means, nil),
+		Hi: stat.Quantile(1-alpha, stat.Empirical, means, nil), N: n}, nil
 }
 
 // PairedDiff returns the mean of a[i] - b[i] with a bootstrap interval
@@ -69,25 +65,4 @@ func PairedDiff(a, b []float64, resamples int, level float64, rng *rand.Rand) (I
 		d[i] = a[i] - b[i]
 	}
 	return BootstrapMean(d, resamples, level, rng)
-}
-
-// Quantile returns the q-quantile (0..1) of xs by linear interpolation
-// (NaN when empty); xs is not modified.
-func Quantile(xs []float64, q float64) float64 {
-	if len(xs) == 0 {
-		return math.NaN()
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return quantileSorted(s, q)
-}
-
-func quantileSorted(s []float64, q float64) float64 {
-	pos := q * float64(len(s)-1)
-	i := int(math.Floor(pos))
-	if i >= len(s)-1 {
-		return s[len(s)-1]
-	}
-	f := pos - float64(i)
-	return s[i]*(1-f) + s[i+1]*f
 }

@@ -125,17 +125,51 @@ func TestStatsErrors(t *testing.T) {
 	}
 }
 
-func TestQuantile(t *testing.T) {
-	xs := []float64{5, 1, 4, 2, 3}
+// TestBootstrapPercentiles checks the interval bounds are percentiles of
+// the resampled means. For xs = {0, 1} a resample's mean is 0, 1/2 or 1
+// with probabilities 1/4, 1/2, 1/4: the 90% interval runs from the 5th to
+// the 95th percentile, [0, 1]; the 40% interval from the 30th to the 70th,
+// both 1/2 (a quarter of the means lie below 1/2, a quarter above).
+func TestBootstrapPercentiles(t *testing.T) {
 	tests := []struct {
-		q, want float64
-	}{{0, 1}, {0.5, 3}, {1, 5}, {0.25, 2}, {0.95, 4.8}}
+		level, lo, hi float64
+	}{{0.9, 0, 1}, {0.4, 0.5, 0.5}, {0.99, 0, 1}}
 	for _, tc := range tests {
-		if got := Quantile(xs, tc.q); math.Abs(got-tc.want) > 1e-12 {
-			t.Errorf("Quantile(%g) = %g, want %g", tc.q, got, tc.want)
+		rng := rand.New(rand.NewPCG(5, 6))
+		iv, err := BootstrapMean([]float64{0, 1}, 4000, tc.level, rng)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if iv.Mean != 0.5 || iv.Lo != tc.lo || iv.Hi != tc.hi || iv.N != 2 {
+			t.Errorf("level %g: %+v, want mean 0.5 in [%g, %g], n 2", tc.level, iv, tc.lo, tc.hi)
 		}
 	}
-	if xs[0] != 5 {
-		t.Error("Quantile modified its input")
+	iv, err := BootstrapMean([]float64{7.25}, 100, 0.95, rand.New(rand.NewPCG(1, 1)))
+	if err != nil || iv.Mean != 7.25 || iv.Lo != 7.25 || iv.Hi != 7.25 {
+		t.Errorf("single value: %+v (err %v), want the zero-width interval at 7.25", iv, err)
+	}
+}
+
+// TestBootstrapLevelsNest: on the same resamples a wider level gives a
+// wider interval around the same mean.
+func TestBootstrapLevelsNest(t *testing.T) {
+	xs := make([]float64, 25)
+	gen := rand.New(rand.NewPCG(8, 9))
+	for i := range xs {
+		xs[i] = 10 * gen.ExpFloat64()
+	}
+	var prev Interval
+	for i, level := range []float64{0.5, 0.8, 0.95, 0.99} {
+		iv, err := BootstrapMean(xs, 2000, level, rand.New(rand.NewPCG(1, 2)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !(iv.Lo < iv.Mean && iv.Mean < iv.Hi) {
+			t.Fatalf("level %g: mean %g not strictly inside [%g, %g]", level, iv.Mean, iv.Lo, iv.Hi)
+		}
+		if i > 0 && !(iv.Lo < prev.Lo && iv.Hi > prev.Hi) {
+			t.Errorf("level %g: [%g, %g] does not contain the narrower [%g, %g]", level, iv.Lo, iv.Hi, prev.Lo, prev.Hi)
+		}
+		prev = iv
 	}
 }

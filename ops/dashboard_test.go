@@ -13,6 +13,7 @@ import (
 
 	"podmedic/actor"
 	"podmedic/learner"
+	"podmedic/ops/grafana"
 )
 
 // Shipped files, relative to this package's directory.
@@ -225,12 +226,27 @@ func TestGrafanaProvisioning(t *testing.T) {
 	var ds struct {
 		Datasources []struct {
 			Name, Type, UID, URL string
+			JSONData             struct {
+				TimeInterval string `yaml:"timeInterval"`
+			} `yaml:"jsonData"`
 		} `yaml:"datasources"`
 	}
 	readYAML(t, datasourcePath, &ds)
-	if len(ds.Datasources) != 1 || ds.Datasources[0].UID != "prometheus" || ds.Datasources[0].Type != "prometheus" ||
+	if len(ds.Datasources) != 1 || ds.Datasources[0].UID != grafana.DatasourceUID || ds.Datasources[0].Type != "prometheus" ||
 		ds.Datasources[0].URL != "http://prometheus:9090" {
-		t.Errorf("datasources %+v, want one prometheus datasource, uid prometheus, url http://prometheus:9090", ds.Datasources)
+		t.Fatalf("datasources %+v, want one prometheus datasource, uid %s, url http://prometheus:9090", ds.Datasources, grafana.DatasourceUID)
+	}
+	// The datasource's timeInterval, the scrape interval and what the
+	// dashboard definition (and so the preview) assumes must agree.
+	var scrape struct {
+		Global struct {
+			ScrapeInterval string `yaml:"scrape_interval"`
+		} `yaml:"global"`
+	}
+	readYAML(t, scrapePath, &scrape)
+	want := grafana.ScrapeInterval.String()
+	if ti, si := ds.Datasources[0].JSONData.TimeInterval, scrape.Global.ScrapeInterval; ti != want || si != want {
+		t.Errorf("datasource timeInterval %q, Prometheus scrape_interval %q, want both %q (grafana.ScrapeInterval)", ti, si, want)
 	}
 	var prov struct {
 		Providers []struct {

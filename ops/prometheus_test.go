@@ -1,8 +1,10 @@
 package ops_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"image/png"
 	"math"
 	"os"
 	"os/exec"
@@ -12,6 +14,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"podmedic/ops/grafana"
+	"podmedic/ops/preview"
 )
 
 // testRun is the run name of the training process the test scrapes.
@@ -110,6 +115,7 @@ func TestRealPrometheus(t *testing.T) {
 		}
 	}
 	checkValues(ctx, t, api)
+	checkPreview(ctx, t, api)
 
 	for _, r := range loadRules(t) {
 		if _, err := api.query(ctx, r.Expr); err != nil {
@@ -148,6 +154,57 @@ func checkValues(ctx context.Context, t *testing.T, api promAPI) {
 			t.Errorf("%s = %v, want in [%v, %v]", c.expr, v, c.min, c.max)
 		}
 	}
+}
+
+// corePanels must have data in a preview of a minute of training:
+// throughput, return, policy version, lag and rejections (zero, but
+// present).
+var corePanels = []struct{ row, title string }{
+	{"Overview", "Env steps/s"},
+	{"Throughput & transport", "Env steps/s"},
+	{"Overview", "Return (mean, last 100 episodes)"},
+	{"Learning", "Episode return (last 100 episodes)"},
+	{"Overview", "Policy version"},
+	{"Policy lag", "Learner vs actor weights version"},
+	{"Policy lag", "Policy lag of consumed rollouts"},
+	{"Actors & rejections", "Rollouts rejected/s by reason"},
+}
+
+// checkPreview renders the dashboard definition from the live run's
+// range queries, as podmedic dashboard-preview does, and asserts the
+// core panels drew data and Prometheus accepted every query.
+func checkPreview(ctx context.Context, t *testing.T, api promAPI) {
+	t.Helper()
+	d, err := grafana.Dashboard()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	rep, err := preview.Render(ctx, d, preview.Options{Prometheus: api.base, Run: testRun, Range: 5 * time.Minute}, &buf)
+	if err != nil {
+		t.Fatalf("render preview: %v", err)
+	}
+	for _, p := range rep.Failed() {
+		t.Errorf("preview panel %s: %v", p.Name(), p.Err)
+	}
+	for _, c := range corePanels {
+		p, ok := rep.Panel(c.row, c.title)
+		if !ok {
+			t.Errorf("preview has no panel %s / %s", c.row, c.title)
+			continue
+		}
+		if !p.HasData() {
+			t.Errorf("preview panel %s drew no data", p.Name())
+		}
+	}
+	img, err := png.Decode(&buf)
+	if err != nil {
+		t.Fatalf("preview is not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 1800 || b.Dy() < 3000 {
+		t.Errorf("preview is %v, want 1800 px wide and the dashboard's height", b)
+	}
+	t.Logf("preview: %d panels, without data: %q", len(rep.Panels), rep.NoData())
 }
 
 // checkRuleHealth asserts Prometheus loaded every shipped rule and

@@ -60,25 +60,26 @@ func (s NormalizerState) Validate(size int) error {
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
 // Normalizer keeps running per-element mean and variance of observations
-// (float64, merged with the parallel algorithm of Chan et al.) and maps raw
-// observations to clip((x-mean)/sqrt(var+eps)), rounded to float32 since the
-// network consumes float32 inputs. Not safe for concurrent use.
+// (a Welford, merged with the parallel algorithm of Chan et al.) and maps
+// raw observations to clip((x-mean)/sqrt(var+eps)), rounded to float32
+// since the network consumes float32 inputs. Not safe for concurrent use.
 type Normalizer struct {
-	st    NormalizerState
-	scale []float64 // 1/sqrt(var+eps), refreshed on every change
-	bmean []float64 // scratch for Update
-	bm2   []float64
+	stats    Welford
+	clip     float64
+	eps      float64
+	disabled bool
+	scale    []float64 // 1/sqrt(var+eps), refreshed on every change
+	batch    Welford   // scratch for Update
 }
 
 // NewNormalizer returns a normaliser for observations of the given size,
 // starting at mean 0 and variance 1 with a tiny pseudo-count.
 func NewNormalizer(size int) *Normalizer {
-	st := NormalizerState{Count: normInitCount, Mean: make([]float64, size), M2: make([]float64, size),
-		Clip: DefaultNormClip, Eps: DefaultNormEps}
-	for i := range st.M2 {
-		st.M2[i] = normInitCount
+	z := &Normalizer{stats: NewWelford(size), clip: DefaultNormClip, eps: DefaultNormEps}
+	z.stats.Count = normInitCount
+	for i := range z.stats.M2 {
+		z.stats.M2[i] = normInitCount
 	}
-	z := &Normalizer{st: st}
 	z.alloc()
 	z.refresh()
 	return z
@@ -89,81 +90,64 @@ func NewNormalizer(size int) *Normalizer {
 // training without observation normalisation.
 func NewIdentityNormalizer(size int) *Normalizer {
 	z := NewNormalizer(size)
-	z.st.Disabled = true
+	z.disabled = true
 	z.refresh()
 	return z
 }
 
 func (z *Normalizer) alloc() {
-	n := len(z.st.Mean)
-	z.scale, z.bmean, z.bm2 = make([]float64, n), make([]float64, n), make([]float64, n)
+	n := z.stats.Size()
+	z.scale, z.batch = make([]float64, n), NewWelford(n)
 }
 
 func (z *Normalizer) refresh() {
-	if z.st.Disabled {
+	if z.disabled {
 		for i := range z.scale {
 			z.scale[i] = 1
 		}
 		return
 	}
-	for i, m2 := range z.st.M2 {
-		z.scale[i] = 1 / math.Sqrt(m2/z.st.Count+z.st.Eps)
+	for i, m2 := range z.stats.M2 {
+		z.scale[i] = 1 / math.Sqrt(m2/z.stats.Count+z.eps)
 	}
 }
 
 // Size returns the observation length.
-func (z *Normalizer) Size() int { return len(z.st.Mean) }
+func (z *Normalizer) Size() int { return z.stats.Size() }
 
 // Count returns the number of observations merged so far.
-func (z *Normalizer) Count() float64 { return z.st.Count }
+func (z *Normalizer) Count() float64 { return z.stats.Count }
 
 // Update merges the statistics of n raw observations (row-major n×Size).
+// It allocates nothing.
 func (z *Normalizer) Update(raw []float32, n int) {
-	if z.st.Disabled || n < 1 {
+	if z.disabled || n < 1 {
 		return
 	}
-	d := len(z.st.Mean)
-	clear(z.bmean)
-	clear(z.bm2)
-	for s := 0; s < n; s++ {
-		row := raw[s*d : s*d+d]
-		c := float64(s + 1)
-		for i, v := range row {
-			delta := float64(v) - z.bmean[i]
-			z.bmean[i] += delta / c
-			z.bm2[i] += delta * (float64(v) - z.bmean[i])
-		}
-	}
-	z.Merge(float64(n), z.bmean, z.bm2)
+	z.batch.Reset()
+	z.batch.Add(raw, n)
+	z.Merge(z.batch.Count, z.batch.Mean, z.batch.M2)
 }
 
 // Merge folds in statistics of count observations with per-element mean and
 // sum of squared deviations m2 (Chan et al. parallel algorithm), as sent by
-// actors. Non-positive counts are ignored; the caller validates shapes.
+// actors. Non-positive counts are ignored; the caller validates shapes. It
+// allocates nothing.
 func (z *Normalizer) Merge(count float64, mean, m2 []float64) {
-	if z.st.Disabled || !(count > 0) {
+	if z.disabled || !(count > 0) {
 		return
 	}
-	na := z.st.Count
-	tot := na + count
-	for i := range z.st.Mean {
-		delta := mean[i] - z.st.Mean[i]
-		z.st.Mean[i] += delta * count / tot
-		z.st.M2[i] += m2[i] + delta*delta*na*count/tot
-	}
-	z.st.Count = tot
+	z.stats.Merge(count, mean, m2)
 	z.refresh()
 }
 
 // Normalize writes the normalised, clipped, float32-rounded form of raw into
 // out (same length, a multiple of Size). It allocates nothing.
 func (z *Normalizer) Normalize(raw []float32, out []float32) {
-	d := len(z.st.Mean)
-	mean, scale, clip := z.st.Mean, z.scale, z.st.Clip
-	if z.st.Disabled {
-		for i, v := range raw {
-			out[i] = v
-		}
+	d := z.stats.Size()
+	mean, scale, clip := z.stats.Mean, z.scale, z.clip
+	if z.disabled {
+		copy(out, raw)
 		return
 	}
 	for s := 0; s+d <= len(raw); s += d {
@@ -182,20 +166,19 @@ func (z *Normalizer) Normalize(raw []float32, out []float32) {
 
 // Snapshot returns a deep copy of the state.
 func (z *Normalizer) Snapshot() NormalizerState {
-	s := z.st
-	s.Mean = append([]float64(nil), s.Mean...)
-	s.M2 = append([]float64(nil), s.M2...)
-	return s
+	return NormalizerState{Count: z.stats.Count, Mean: append([]float64(nil), z.stats.Mean...),
+		M2: append([]float64(nil), z.stats.M2...), Clip: z.clip, Eps: z.eps, Disabled: z.disabled}
 }
 
 // Restore replaces the state with a validated copy of s.
 func (z *Normalizer) Restore(s NormalizerState) error {
-	if err := s.Validate(len(z.st.Mean)); err != nil {
+	if err := s.Validate(z.stats.Size()); err != nil {
 		return fmt.Errorf("restore normalizer: %w", err)
 	}
-	z.st = s
-	z.st.Mean = append([]float64(nil), s.Mean...)
-	z.st.M2 = append([]float64(nil), s.M2...)
+	z.stats.Count = s.Count
+	copy(z.stats.Mean, s.Mean)
+	copy(z.stats.M2, s.M2)
+	z.clip, z.eps, z.disabled = s.Clip, s.Eps, s.Disabled
 	z.refresh()
 	return nil
 }
@@ -211,7 +194,10 @@ func NormalizerFromState(s NormalizerState) (*Normalizer, error) {
 
 // Clone returns an independent copy.
 func (z *Normalizer) Clone() *Normalizer {
-	c := &Normalizer{st: z.Snapshot()}
+	c := &Normalizer{stats: NewWelford(z.stats.Size()), clip: z.clip, eps: z.eps, disabled: z.disabled}
+	c.stats.Count = z.stats.Count
+	copy(c.stats.Mean, z.stats.Mean)
+	copy(c.stats.M2, z.stats.M2)
 	c.alloc()
 	copy(c.scale, z.scale)
 	return c

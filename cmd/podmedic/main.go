@@ -31,6 +31,8 @@ var commands = map[string]command{
 	"plot":        {"draw training curves (PNG) from a run directory's progress.csv", runPlot},
 	"train":       {"train a policy in one process: embedded NATS, learner and actors", runTrain},
 	"simulate":    {"run one episode of a scenario with a policy and draw its timeline", runSimulate},
+
+	"dashboard-preview": {"draw a run's Grafana dashboard from Prometheus into a PNG, without Grafana", runDashboardPreview},
 }
 
 // errUsage marks a usage mistake already reported to the user (exit code 2).
