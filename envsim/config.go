@@ -57,6 +57,9 @@ type Config struct {
 	// EpisodeSteps is the time limit after which an episode is truncated,
 	// in [1, 1000000]. Default 200 (50 simulated minutes).
 	EpisodeSteps int `yaml:"episode_steps" json:"episode_steps"`
+	// LoadScale multiplies every scenario's request rate, in (0, 10]
+	// (default 1): the same scenarios at another base load.
+	LoadScale float64 `yaml:"load_scale" json:"load_scale"`
 	// Scenario is the workload and the faults. A Scenario named "mixed"
 	// samples one of its Mix scenarios per episode.
 	Scenario Scenario `yaml:"scenario" json:"scenario"`
@@ -184,6 +187,7 @@ func DefaultConfig() Config {
 		ActionMode:   ActionModeAggregate,
 		HistorySteps: 1,
 		EpisodeSteps: 200,
+		LoadScale:    1,
 		Scenario:     NoFaultScenario(),
 	}
 }
@@ -229,6 +233,9 @@ func (c Config) Validate() error {
 	}
 	if c.EpisodeSteps < 1 || c.EpisodeSteps > 1_000_000 {
 		return fieldError("episode_steps", "must be in [1, 1000000] (got %d)", c.EpisodeSteps)
+	}
+	if !finite(c.LoadScale) || c.LoadScale <= 0 || c.LoadScale > 10 {
+		return fieldError("load_scale", "must be in (0, 10] (got %v)", c.LoadScale)
 	}
 	return c.Scenario.validate("scenario", c.Pods.MaxReplicas)
 }
@@ -379,6 +386,11 @@ type KubeConfig struct {
 	// the replicas, rounded down, in [0, 1] (default 0.25). When both
 	// round to 0, maxUnavailable is 1, as in the Deployment controller.
 	MaxUnavailable float64 `yaml:"max_unavailable" json:"max_unavailable"`
+	// PodQuota caps the pods of the Deployment that may exist, as a
+	// namespace ResourceQuota on pods does (0: no quota; else in
+	// [1, 3*max_replicas]). The ReplicaSet cannot create pods beyond it
+	// (FailedCreate) and retries every step.
+	PodQuota int `yaml:"pod_quota" json:"pod_quota"`
 }
 
 // maxNodes bounds KubeConfig.Nodes.
@@ -401,6 +413,8 @@ func (k KubeConfig) validate() error {
 		return fieldError("kube.max_surge", "must be in [0, 1] (got %v)", k.MaxSurge)
 	case !finite(k.MaxUnavailable) || k.MaxUnavailable < 0 || k.MaxUnavailable > 1:
 		return fieldError("kube.max_unavailable", "must be in [0, 1] (got %v)", k.MaxUnavailable)
+	case k.PodQuota < 0 || k.PodQuota > 3*MaxReplicasLimit:
+		return fieldError("kube.pod_quota", "must be in [0, %d] (got %d)", 3*MaxReplicasLimit, k.PodQuota)
 	}
 	return nil
 }

@@ -677,3 +677,52 @@ func TestCapacityOKNeedsHealthyHeadroom(t *testing.T) {
 		t.Fatal("2 serving pods at 200 req/s counted as enough capacity")
 	}
 }
+
+func TestPodQuotaCapsPods(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Kube.PodQuota = 6
+	cfg.Scenario = quietScenario(300)
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := make([]float32, c.ObservationSize())
+	c.Reset(1, obs)
+	c.Step(c.ActionSpec().ScaleTo(9), obs)
+	for range 6 {
+		c.Step(ActionNoop, obs)
+	}
+	if in := c.Info(); in.Desired != 9 || in.Replicas != 6 || in.Ready != 6 {
+		t.Fatalf("quota 6: desired %d, %d pods, %d ready; want 9 desired, 6 pods", in.Desired, in.Replicas, in.Ready)
+	}
+}
+
+func TestLoadScaleScalesTheOfferedLoad(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.LoadScale = 2
+	cfg.Scenario = quietScenario(100)
+	c, _ := New(cfg)
+	obs := make([]float32, c.ObservationSize())
+	c.Reset(1, obs)
+	c.Step(ActionNoop, obs)
+	if got := c.Info().RequestRate; math.Abs(got-200) > 1e-9 {
+		t.Fatalf("rate %v with load_scale 2 on 100 req/s", got)
+	}
+}
+
+func TestMixedLeavesOutTheHeldOutScenarios(t *testing.T) {
+	mixed, _ := ScenarioByName(MixedScenarioName)
+	for _, h := range HeldOutScenarioNames() {
+		if _, err := ScenarioByName(h); err != nil {
+			t.Fatalf("held-out %q is not a built-in scenario", h)
+		}
+		for _, m := range mixed.Mix {
+			if m == h {
+				t.Fatalf("held-out scenario %q is in the training mix", h)
+			}
+		}
+	}
+	if len(mixed.Mix) != len(ScenarioNames())-1-len(HeldOutScenarioNames()) {
+		t.Fatalf("mix has %d scenarios", len(mixed.Mix))
+	}
+}

@@ -6,7 +6,7 @@ import "math"
 func (c *Cluster) workloadRate() float64 {
 	w := &c.sc.Workload
 	t := float64(c.step)
-	rate := w.BaseRPS
+	rate := w.BaseRPS * c.cfg.LoadScale
 	if w.DailyAmplitude > 0 {
 		rate *= 1 + w.DailyAmplitude*math.Sin(2*math.Pi*(t/float64(w.DailyPeriodSteps)+c.dailyPhase))
 	}

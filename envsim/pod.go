@@ -218,6 +218,9 @@ func (c *Cluster) warmupSteps() int {
 // it and starts its image pull or warm-up. It returns false when every
 // slot is taken (the ReplicaSet retries next step).
 func (c *Cluster) createPod(rs int) bool {
+	if q := c.cfg.Kube.PodQuota; q > 0 && c.podsInQuota() >= q {
+		return false
+	}
 	slot := -1
 	for i := range c.pods {
 		if c.pods[i].phase == phaseEmpty {
@@ -239,6 +242,18 @@ func (c *Cluster) createPod(rs int) bool {
 	c.startContainer(p)
 	c.assignView(slot)
 	return true
+}
+
+// podsInQuota counts the pods a pod quota charges: every pod that is not
+// empty, terminating ones included (they still exist).
+func (c *Cluster) podsInQuota() int {
+	n := 0
+	for i := range c.pods {
+		if c.pods[i].phase != phaseEmpty {
+			n++
+		}
+	}
+	return n
 }
 
 // startContainer begins a new pod's start: Pending while it waits for a
