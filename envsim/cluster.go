@@ -237,6 +237,9 @@ func (c *Cluster) Step(action int, obs []float32) (reward float64, terminated, t
 	c.aggregate(rate)
 	c.trackIncident()
 	c.info.ActiveFaults = c.nActive
+	for k := range c.nActive {
+		c.info.FaultScopes |= 1 << c.active[k].kind.Scope()
+	}
 	terminated = c.allCrashed()
 	truncated = !terminated && c.step >= c.cfg.EpisodeSteps
 	reward = c.reward(prevRec, prevHealthy, acted, invalid, terminated)

@@ -726,3 +726,12 @@ func TestMixedLeavesOutTheHeldOutScenarios(t *testing.T) {
 		t.Fatalf("mix has %d scenarios", len(mixed.Mix))
 	}
 }
+
+func TestInfoReportsFaultScopes(t *testing.T) {
+	c, obs := newTestCluster(t, 4, 200, Fault{Kind: FaultBadRollout, Start: 1}, Fault{Kind: FaultNetworkLoss, Start: 1, Duration: 50})
+	c.Step(ActionNoop, obs)
+	got := c.Info().FaultScopes
+	if got != 1<<ScopeTemplate|1<<ScopePod {
+		t.Fatalf("scopes %b, want template and pod", got)
+	}
+}

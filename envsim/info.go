@@ -160,8 +160,11 @@ type StepInfo struct {
 	// FaultActive reports that some fault was active during the step
 	// (hidden state: for analysis, never for the policy).
 	FaultActive bool
-	// ActiveFaults counts active fault occurrences at the end of the step.
+	// ActiveFaults counts active fault occurrences at the end of the step;
+	// FaultScopes has bit 1<<FaultScope set for each scope among them
+	// (hidden state: for analysis, never for the policy).
 	ActiveFaults int
+	FaultScopes  uint8
 	// Symptom reports a visible sign of trouble this step (see Incident).
 	Symptom bool
 	// IncidentOpen reports an incident open at the end of the step;

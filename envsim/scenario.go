@@ -101,6 +101,21 @@ const (
 	ScopeCluster
 )
 
+// String names the scope.
+func (s FaultScope) String() string {
+	switch s {
+	case ScopePod:
+		return "pod"
+	case ScopeNode:
+		return "node"
+	case ScopeTemplate:
+		return "template"
+	case ScopeCluster:
+		return "cluster"
+	}
+	return "unknown"
+}
+
 // Scope returns where faults of kind k live.
 func (k FaultKind) Scope() FaultScope {
 	switch k {
