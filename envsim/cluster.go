@@ -25,13 +25,13 @@ type Cluster struct {
 
 	nodes     [maxNodes]node
 	nodesDown int // nodes down (a fast path for the common case of none)
-	rs       [maxReplicaSets]replicaSet
-	nRS      int
-	cur      int // the Deployment's current ReplicaSet
-	releases int // releases so far (template versions)
-	desired  int // the Deployment's spec.replicas
-	rsActive [maxReplicaSets]int
-	rsAvail  [maxReplicaSets]int
+	rs        [maxReplicaSets]replicaSet
+	nRS       int
+	cur       int // the Deployment's current ReplicaSet
+	releases  int // releases so far (template versions)
+	desired   int // the Deployment's spec.replicas
+	rsActive  [maxReplicaSets]int
+	rsAvail   [maxReplicaSets]int
 
 	step        int
 	lastSymptom int
@@ -53,6 +53,9 @@ type Cluster struct {
 
 	info      StepInfo
 	obsBuf    [NumBaseFeatures]float32
+	obsAgg    obsAggregates
+	mixDelay  []float64 // the serving pods' latency mixture, per step
+	mixWait   []float64
 	hist      []float32
 	fillHist  bool
 	eventsBuf [maxEvents]Event
@@ -88,6 +91,7 @@ func New(cfg Config) (*Cluster, error) {
 	c.actSpec = newActionSpec(cfg.ActionMode, cfg.Pods.MaxReplicas)
 	c.pods = make([]pod, podSlots(cfg.Pods.MaxReplicas))
 	c.cand = make([]int16, len(c.pods))
+	c.mixDelay, c.mixWait = make([]float64, len(c.pods)), make([]float64, len(c.pods))
 	c.viewPod = make([]int16, slots)
 	c.hist = make([]float32, cfg.HistorySteps*NumBaseFeatures)
 	c.info.Events = c.eventsBuf[:0]

@@ -162,6 +162,8 @@ func (c *Cluster) aggregate(rate float64) {
 	c.pending = 0
 	var cpuSum, memSum, errSum, meanSum float64
 	running, ready, served, healthyServing := 0, 0, 0, 0
+	ob := &c.obsAgg
+	*ob = obsAggregates{}
 	for i := range c.pods {
 		p := &c.pods[i]
 		if !p.live() {
@@ -171,8 +173,13 @@ func (c *Cluster) aggregate(rate float64) {
 			continue
 		}
 		in.Replicas++
-		if int(p.rs) == c.cur {
+		upd := int(p.rs) == c.cur
+		if upd {
 			in.Updated++
+		}
+		ob.restarts = max(ob.restarts, p.restarts)
+		if p.lastOOM {
+			ob.oom++
 		}
 		if c.lost(p) {
 			in.Lost++
@@ -197,24 +204,39 @@ func (c *Cluster) aggregate(rate float64) {
 				healthyServing++
 			}
 		}
+		if p.phase == phaseCrashed && upd {
+			ob.crashedUpd++
+		}
 		if p.phase != phaseRunning {
 			continue
 		}
 		running++
 		memSum += p.mem
-		if c.ready(p) {
+		ob.cpuMax, ob.memMax = max(ob.cpuMax, p.cpu), max(ob.memMax, p.mem)
+		ob.latMax, ob.errMax = max(ob.latMax, p.p95), max(ob.errMax, p.errRate)
+		rdy := c.ready(p)
+		if rdy {
 			cpuSum += p.cpu
+			if upd {
+				ob.servingUpd++
+				ob.errUpd += p.errRate
+			}
 		}
 		if p.rps > 0 {
+			d := c.delay(p)
+			c.mixDelay[served], c.mixWait[served] = d, p.wait
 			served++
 			if c.lost(p) {
 				errSum++
 				meanSum += pc.TimeoutMs
 			} else {
 				errSum += p.errRate
-				meanSum += min(pc.TimeoutMs, c.delay(p)+p.wait)
+				meanSum += min(pc.TimeoutMs, d+p.wait)
 			}
 		}
+	}
+	if ob.servingUpd > 0 {
+		ob.errUpd /= float64(ob.servingUpd)
 	}
 	in.Ready, in.Serving = ready, ready
 	in.NodesNotReady = c.nodesNotReady()
@@ -233,7 +255,7 @@ func (c *Cluster) aggregate(rate float64) {
 	} else {
 		in.ErrorRate = errSum / float64(served)
 		in.LatencyMeanMs = meanSum / float64(served)
-		in.LatencyP95Ms = c.mixtureP95(1 / float64(served))
+		in.LatencyP95Ms = c.mixtureP95(c.mixDelay[:served], c.mixWait[:served])
 	}
 	in.AllHealthy = in.Healthy == in.Replicas
 	in.SLOMet = served > 0 && in.LatencyP95Ms <= c.cfg.SLO.LatencyP95Ms && in.ErrorRate <= c.cfg.SLO.ErrorRate
@@ -255,26 +277,23 @@ func (c *Cluster) delay(p *pod) float64 {
 }
 
 // mixtureP95 solves for the p95 of the serving pods' exponential latency
-// mixture with Newton's method from the largest single-pod bound (the
+// mixture (pod i: fixed delay[i], mean wait[i], an equal share of the
+// traffic) with Newton's method from the largest single-pod bound (the
 // function is convex and decreasing, so the iterates rise monotonically
-// to the root). share is each pod's traffic share.
-func (c *Cluster) mixtureP95(share float64) float64 {
+// to the root).
+func (c *Cluster) mixtureP95(delay, wait []float64) float64 {
 	timeout := c.cfg.Pods.TimeoutMs
+	n := len(delay)
+	share := 1 / float64(n)
 	// Fast path: pods that agree on delay and (within 1%) on mean latency
 	// form one exponential, whose p95 is delay + W ln 20.
-	lo, wMin, wMax, wSum, d0, same, n := 0.0, math.Inf(1), 0.0, 0.0, -1.0, true, 0
+	lo, wMin, wMax, wSum, d0, same := 0.0, math.Inf(1), 0.0, 0.0, delay[0], true
 	logShare := math.Log(share / 0.05)
-	for i := range c.pods {
-		p := &c.pods[i]
-		if p.rps <= 0 || p.phase != phaseRunning {
-			continue
-		}
-		if d0 < 0 {
-			d0 = c.delay(p)
-		}
-		same = same && c.delay(p) == d0
-		wMin, wMax, wSum, n = min(wMin, p.wait), max(wMax, p.wait), wSum+p.wait, n+1
-		lo = max(lo, c.delay(p)+p.wait*logShare)
+	for i, d := range delay {
+		w := wait[i]
+		same = same && d == d0
+		wMin, wMax, wSum = min(wMin, w), max(wMax, w), wSum+w
+		lo = max(lo, d+w*logShare)
 	}
 	if same && wMax <= 1.01*wMin {
 		return min(timeout, d0+wSum/float64(n)*ln20)
@@ -282,27 +301,23 @@ func (c *Cluster) mixtureP95(share float64) float64 {
 	l := lo
 	for range 4 {
 		f, df := -0.05, 0.0
-		for i := range c.pods {
-			p := &c.pods[i]
-			if p.rps <= 0 || p.phase != phaseRunning {
-				continue
-			}
-			if l < c.delay(p) {
+		for i, d := range delay {
+			if l < d {
 				f += share
 				continue
 			}
-			e := share * math.Exp(-(l-c.delay(p))/p.wait)
+			e := share * math.Exp(-(l-d)/wait[i])
 			f += e
-			df -= e / p.wait
+			df -= e / wait[i]
 		}
-		if f <= 1e-6 {
+		if f <= 1e-4 { // 0.01% of the requests: far below the noise
 			break
 		}
 		if df == 0 { // every pod's delay exceeds l: jump to the next delay
 			next := timeout
-			for i := range c.pods {
-				if p := &c.pods[i]; p.rps > 0 && p.phase == phaseRunning && c.delay(p) > l {
-					next = min(next, c.delay(p))
+			for _, d := range delay {
+				if d > l {
+					next = min(next, d)
 				}
 			}
 			l = next

@@ -183,6 +183,13 @@ func clamp01(v float64) float32 {
 	return float32(v)
 }
 
+// obsAggregates are the per-pod maxima and counts of the observation,
+// gathered by aggregate's pass over the pods.
+type obsAggregates struct {
+	cpuMax, memMax, latMax, errMax, errUpd float64
+	restarts, oom, crashedUpd, servingUpd  int
+}
+
 // assignView gives pod slot i the lowest free per-pod observation slot,
 // if any (per-pod mode only).
 func (c *Cluster) assignView(i int) {
@@ -209,39 +216,13 @@ func (c *Cluster) writeObservation(obs []float32) {
 	in := &c.info
 	pc := &c.cfg.Pods
 	m := float64(pc.MaxReplicas)
-	var cpuMax, memMax, latMax, errMax, errUpd float64
-	restarts, oom, crashedUpd, servingUpd := 0, 0, 0, 0
-	for i := range c.pods {
-		p := &c.pods[i]
-		if !p.live() {
-			continue
-		}
-		restarts = max(restarts, p.restarts)
-		if p.lastOOM {
-			oom++
-		}
-		upd := int(p.rs) == c.cur
-		switch p.phase {
-		case phaseRunning:
-			cpuMax = max(cpuMax, p.cpu)
-			memMax = max(memMax, p.mem)
-			latMax = max(latMax, p.p95)
-			errMax = max(errMax, p.errRate)
-			if upd && c.serving(p) {
-				servingUpd++
-				errUpd += p.errRate
-			}
-		case phaseCrashed:
-			if upd {
-				crashedUpd++
+	ob := &c.obsAgg
+	if len(c.viewPod) > 0 {
+		for i := range c.pods {
+			if p := &c.pods[i]; p.live() && p.view == noView {
+				c.assignView(i)
 			}
 		}
-		if p.view == noView && len(c.viewPod) > 0 {
-			c.assignView(i)
-		}
-	}
-	if servingUpd > 0 {
-		errUpd /= float64(servingUpd)
 	}
 	b := c.obsBuf[:]
 	b[ObsHealthy] = clamp01(float64(in.Healthy) / m)
@@ -252,13 +233,13 @@ func (c *Cluster) writeObservation(obs []float32) {
 	b[ObsReady] = clamp01(float64(in.Ready) / m)
 	b[ObsReplicas] = clamp01(float64(in.Desired) / m)
 	b[ObsCPUAvg] = clamp01(in.AvgCPU)
-	b[ObsCPUMax] = clamp01(cpuMax)
+	b[ObsCPUMax] = clamp01(ob.cpuMax)
 	b[ObsMemoryAvg] = clamp01(in.AvgMemory)
-	b[ObsMemoryMax] = clamp01(memMax / pc.MemoryLimitMiB)
+	b[ObsMemoryMax] = clamp01(ob.memMax / pc.MemoryLimitMiB)
 	b[ObsLatency] = clamp01(in.LatencyP95Ms / latencyScaleMs)
-	b[ObsLatencyMax] = clamp01(latMax / latencyScaleMs)
+	b[ObsLatencyMax] = clamp01(ob.latMax / latencyScaleMs)
 	b[ObsErrorRate] = clamp01(in.ErrorRate)
-	b[ObsErrorMax] = clamp01(errMax)
+	b[ObsErrorMax] = clamp01(ob.errMax)
 	b[ObsRequestRate] = clamp01(in.RequestRate / (m * pc.CapacityRPS))
 	util := 1.0
 	if in.Ready > 0 {
@@ -267,16 +248,16 @@ func (c *Cluster) writeObservation(obs []float32) {
 	b[ObsUtilization] = clamp01(util)
 	b[ObsSinceSymptom] = clamp01(float64(c.step-c.lastSymptom) / failureHorizonSteps)
 	b[ObsPending] = clamp01(float64(c.pending) / m)
-	b[ObsRestarts] = clamp01(float64(restarts) / RestartScale)
-	b[ObsOOMKilled] = clamp01(float64(oom) / m)
+	b[ObsRestarts] = clamp01(float64(ob.restarts) / RestartScale)
+	b[ObsOOMKilled] = clamp01(float64(ob.oom) / m)
 	b[ObsNodesNotReady] = clamp01(float64(in.NodesNotReady) / float64(c.cfg.Kube.Nodes))
 	b[ObsSinceRollout] = clamp01(float64(in.RolloutSteps) / RolloutHorizonSteps)
 	b[ObsUpdated] = 1
 	if in.Replicas > 0 {
 		b[ObsUpdated] = clamp01(float64(in.Updated) / float64(in.Replicas))
 	}
-	b[ObsErrorUpdated] = clamp01(errUpd)
-	b[ObsCrashedUpdated] = clamp01(float64(crashedUpd) / m)
+	b[ObsErrorUpdated] = clamp01(ob.errUpd)
+	b[ObsCrashedUpdated] = clamp01(float64(ob.crashedUpd) / m)
 	copy(obs, b)
 	off := NumBaseFeatures
 	if c.obsSpec.PodSlots > 0 {
