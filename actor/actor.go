@@ -135,7 +135,7 @@ func (a *Actor) Run(ctx context.Context) error {
 			return nil
 		}
 		ahead++
-		if a.cfg.Mode == ModeSync || ahead >= a.cfg.MaxAhead {
+		if a.cfg.Mode == protocol.ModeSync || ahead >= a.cfg.MaxAhead {
 			if err := a.waitNewer(ctx, version); err != nil {
 				return nil
 			}

@@ -1,4 +1,4 @@
-package learner_test
+package train_test
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 
 	"podmedic/actor"
 	"podmedic/learner"
+	"podmedic/protocol"
 )
 
 func TestActorKilledAndReplaced(t *testing.T) {
@@ -15,9 +16,9 @@ func TestActorKilledAndReplaced(t *testing.T) {
 	ns := startNATS(t, port)
 	defer stopNATS(ns)
 	ecfg := testEnvConfig(t)
-	l := startLearner(t, natsURL(port), testServiceConfig(learner.ModeAsync), testSpec(t, ecfg))
-	a0 := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
-	a1 := startActor(t, natsURL(port), "actor-1", learner.ModeAsync, 2, ecfg)
+	l := startLearner(t, natsURL(port), testServiceConfig(protocol.ModeAsync), testSpec(t, ecfg))
+	a0 := startActor(t, natsURL(port), "actor-0", protocol.ModeAsync, 1, ecfg)
+	a1 := startActor(t, natsURL(port), "actor-1", protocol.ModeAsync, 2, ecfg)
 	waitFor(t, 20*time.Second, "2 actors and version 3", func() bool {
 		return l.svc.Status().Actors == 2 && l.version() >= 3
 	})
@@ -28,7 +29,7 @@ func TestActorKilledAndReplaced(t *testing.T) {
 	waitFor(t, 20*time.Second, "training to go on with one actor", func() bool { return l.version() >= v+3 })
 
 	joinAt := l.version()
-	a2 := startActor(t, natsURL(port), "actor-2", learner.ModeAsync, 3, ecfg)
+	a2 := startActor(t, natsURL(port), "actor-2", protocol.ModeAsync, 3, ecfg)
 	waitFor(t, 10*time.Second, "the new actor to join", func() bool { return l.svc.Status().Actors == 2 })
 	waitFor(t, 10*time.Second, "the new actor to get weights", func() bool { return a2.weightsVersion() > 0 })
 	if got := a2.weightsVersion(); got < joinAt {
@@ -44,10 +45,10 @@ func TestLearnerRestartResumesAtSameVersion(t *testing.T) {
 	ecfg := testEnvConfig(t)
 	spec := testSpec(t, ecfg)
 	dir := t.TempDir()
-	cfg := testServiceConfig(learner.ModeAsync)
+	cfg := testServiceConfig(protocol.ModeAsync)
 	cfg.CheckpointDir = filepath.Join(dir, "ckpt")
 	l := startLearner(t, natsURL(port), cfg, spec)
-	a := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
+	a := startActor(t, natsURL(port), "actor-0", protocol.ModeAsync, 1, ecfg)
 	waitFor(t, 20*time.Second, "version 3", func() bool { return l.version() >= 3 })
 
 	// Graceful stop: the final checkpoint holds the last version.
@@ -88,10 +89,10 @@ func TestLearnerCrashResumesFromOlderCheckpoint(t *testing.T) {
 	ecfg := testEnvConfig(t)
 	spec := testSpec(t, ecfg)
 	dir := t.TempDir()
-	cfg := testServiceConfig(learner.ModeAsync)
+	cfg := testServiceConfig(protocol.ModeAsync)
 	cfg.CheckpointDir = filepath.Join(dir, "live")
 	l := startLearner(t, natsURL(port), cfg, spec)
-	a := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
+	a := startActor(t, natsURL(port), "actor-0", protocol.ModeAsync, 1, ecfg)
 	waitFor(t, 20*time.Second, "version 2", func() bool { return l.version() >= 2 })
 	// What a crash leaves on disk: the checkpoints written so far.
 	crashDir := filepath.Join(dir, "crash")
@@ -141,11 +142,11 @@ func TestNATSRestart(t *testing.T) {
 	port := freePort(t)
 	ns := startNATS(t, port)
 	ecfg := testEnvConfig(t)
-	l := startLearner(t, natsURL(port), testServiceConfig(learner.ModeAsync), testSpec(t, ecfg))
+	l := startLearner(t, natsURL(port), testServiceConfig(protocol.ModeAsync), testSpec(t, ecfg))
 	// actor-0 has no per-version backpressure, so only the disconnection
 	// bound can stop it from collecting while NATS is down.
-	a0 := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg, func(c *actor.Config) { c.MaxAhead = 1 << 20 })
-	a1 := startActor(t, natsURL(port), "actor-1", learner.ModeAsync, 2, ecfg)
+	a0 := startActor(t, natsURL(port), "actor-0", protocol.ModeAsync, 1, ecfg, func(c *actor.Config) { c.MaxAhead = 1 << 20 })
+	a1 := startActor(t, natsURL(port), "actor-1", protocol.ModeAsync, 2, ecfg)
 	waitFor(t, 20*time.Second, "version 2 with both actors collecting", func() bool {
 		return l.version() >= 2 && a0.weightsVersion() > 0 && a1.weightsVersion() > 0
 	})
@@ -172,68 +173,5 @@ func TestNATSRestart(t *testing.T) {
 	})
 	if l.svc.Status().Actors != 2 {
 		t.Fatalf("%d actors after the restart, want 2", l.svc.Status().Actors)
-	}
-}
-
-func TestSyncModeIsReproducible(t *testing.T) {
-	const updates = 4
-	run := func() []float64 {
-		port := freePort(t)
-		ns := startNATS(t, port)
-		defer stopNATS(ns)
-		ecfg := testEnvConfig(t)
-		cfg := testServiceConfig(learner.ModeSync)
-		cfg.MinActors = 2
-		// 2 actors x 2 envs x 16 steps per update; the budget stops the
-		// learner after exactly `updates` updates.
-		cfg.StepsPerUpdate = 64
-		cfg.TotalSteps = updates * cfg.StepsPerUpdate
-		l := startLearner(t, natsURL(port), cfg, testSpec(t, ecfg))
-		startActor(t, natsURL(port), "actor-0", learner.ModeSync, 11, ecfg)
-		startActor(t, natsURL(port), "actor-1", learner.ModeSync, 12, ecfg)
-		select {
-		case <-l.svc.Done():
-		case <-time.After(30 * time.Second):
-			t.Fatalf("sync run did not finish %d updates in 30s (at version %d)", updates, l.version())
-		}
-		w := latestWeights(t, l.nc)
-		if w.Version != updates {
-			t.Fatalf("finished at version %d, want %d", w.Version, updates)
-		}
-		assertFinite(t, w)
-		return w.Params
-	}
-	p1, p2 := run(), run()
-	for i := range p1 {
-		if p1[i] != p2[i] {
-			t.Fatalf("parameter %d differs between two seeded sync runs: %v vs %v", i, p1[i], p2[i])
-		}
-	}
-}
-
-// A learner resumed from a run that already used its budget is done at
-// once instead of waiting for updates that will never come.
-func TestResumedFinishedRunIsDone(t *testing.T) {
-	port := freePort(t)
-	ns := startNATS(t, port)
-	defer stopNATS(ns)
-	ecfg := testEnvConfig(t)
-	spec := testSpec(t, ecfg)
-	cfg := testServiceConfig(learner.ModeSync)
-	cfg.CheckpointDir = t.TempDir()
-	cfg.StepsPerUpdate, cfg.TotalSteps = 64, 128
-	l := startLearner(t, natsURL(port), cfg, spec)
-	startActor(t, natsURL(port), "actor-0", learner.ModeSync, 1, ecfg)
-	select {
-	case <-l.svc.Done():
-	case <-time.After(20 * time.Second):
-		t.Fatal("first run did not finish")
-	}
-	l.stop(t)
-	l2 := startLearner(t, natsURL(port), cfg, spec)
-	select {
-	case <-l2.svc.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("resumed finished run is not done")
 	}
 }
