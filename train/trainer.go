@@ -201,6 +201,13 @@ func (t *Trainer) connect(name string, onReconnect func()) (*nats.Conn, error) {
 			if onReconnect != nil {
 				onReconnect()
 			}
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
+			subj := ""
+			if s != nil {
+				subj = s.Subject
+			}
+			t.log.Warn("nats async error", "client", name, "subject", subj, "error", err)
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("train: connect %s to the embedded NATS server: %w", name, err)
