@@ -369,18 +369,23 @@ func TestNewRejectsBadInput(t *testing.T) {
 	}
 }
 
-// TestAsyncRun: an async run also honours its budget (at least it, less
-// than one more batch) and learns the action probe.
+// TestAsyncRun: an async run also honours its budget (batches vary in
+// size, so: every update but the last started below the budget, and the
+// last reached it) and learns the action probe.
 func TestAsyncRun(t *testing.T) {
 	cfg := smallConfig(40)
 	cfg.Learner.Mode = protocol.ModeAsync
-	res, err := train.Run(context.Background(), cfg, probeFactory("action reward"), train.Callbacks{})
+	var steps []int64
+	res, err := train.Run(context.Background(), cfg, probeFactory("action reward"), train.Callbacks{
+		OnUpdate: func(u *train.Update) error { steps = append(steps, u.EnvSteps); return nil },
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	budget := cfg.Learner.TotalSteps
-	if res.EnvSteps < budget || res.EnvSteps >= budget+int64(cfg.Actors*2)*32 {
-		t.Fatalf("async run consumed %d env steps for a budget of %d", res.EnvSteps, budget)
+	n := len(steps)
+	if n < 2 || steps[n-1] != res.EnvSteps || res.EnvSteps < budget || steps[n-2] >= budget {
+		t.Fatalf("async run with a budget of %d: env steps after each update %v", budget, steps)
 	}
 	if _, p1 := evalProbe(t, res, 0); p1 < 0.9 {
 		t.Fatalf("async run: P(action 1) = %.3f, want > 0.9", p1)
