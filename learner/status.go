@@ -13,7 +13,11 @@ type Status struct {
 }
 
 // Status returns the latest summary; safe for concurrent use.
-func (s *Service) Status() Status { return *s.status.Load() }
+func (s *Service) Status() Status {
+	st := *s.status.Load()
+	st.Finished = st.Finished || s.stopped.Load()
+	return st
+}
 
 // setStatus publishes a new summary; the loop calls it.
 func (s *Service) setStatus() {
