@@ -74,13 +74,13 @@ func newActor(cfg Config, envs []envsim.Env, nc conn, m *Metrics, log hclog.Logg
 	return a, nil
 }
 
+// randomNonZero draws an incarnation number (crypto/rand.Read never
+// fails: it crashes the program if the system's source does).
 func randomNonZero() uint64 {
 	var b [8]byte
-	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			return uint64(time.Now().UnixNano()) | 1
-		}
-		if v := binary.LittleEndian.Uint64(b[:]); v != 0 {
+	for v := uint64(0); ; {
+		_, _ = rand.Read(b[:])
+		if v = binary.LittleEndian.Uint64(b[:]); v != 0 {
 			return v
 		}
 	}

@@ -1,6 +1,7 @@
 package learner
 
 import (
+	"encoding/binary"
 	"errors"
 	"hash/fnv"
 	"math"
@@ -111,16 +112,12 @@ func TestLoadsFormatV1(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := upd.State()
+	// FNV-1a of the little-endian bits, as the writer computed it.
 	hash := func(xs ...[]float64) uint64 {
 		h := fnv.New64a()
-		var b [8]byte
 		for _, x := range xs {
 			for _, v := range x {
-				u := math.Float64bits(v)
-				for i := range b {
-					b[i] = byte(u >> (8 * i))
-				}
-				h.Write(b[:])
+				h.Write(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)))
 			}
 		}
 		return h.Sum64()

@@ -116,11 +116,11 @@ func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.
 	return s, nil
 }
 
+// randomEpoch names this process's incarnation (crypto/rand.Read never
+// fails: it crashes the program if the system's source does).
 func randomEpoch() uint64 {
 	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return uint64(time.Now().UnixNano())
-	}
+	_, _ = rand.Read(b[:])
 	return binary.LittleEndian.Uint64(b[:])
 }
 

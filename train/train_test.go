@@ -123,10 +123,10 @@ func TestCallbacksSeeEveryEpisodeAndUpdate(t *testing.T) {
 	}
 }
 
-// TestSyncRunIsReproducible: two sync runs with one seed see the same
+// TestSyncModeIsReproducible: two sync runs with one seed see the same
 // episodes and updates and end with bitwise equal parameters; another
 // seed ends elsewhere.
-func TestSyncRunIsReproducible(t *testing.T) {
+func TestSyncModeIsReproducible(t *testing.T) {
 	run := func(seed uint64) (*train.Result, record) {
 		ecfg := testEnvConfig(t)
 		cfg := smallConfig(4)

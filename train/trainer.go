@@ -202,12 +202,8 @@ func (t *Trainer) connect(name string, onReconnect func()) (*nats.Conn, error) {
 				onReconnect()
 			}
 		}),
-		nats.ErrorHandler(func(_ *nats.Conn, s *nats.Subscription, err error) {
-			subj := ""
-			if s != nil {
-				subj = s.Subject
-			}
-			t.log.Warn("nats async error", "client", name, "subject", subj, "error", err)
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			t.log.Warn("nats async error", "client", name, "error", err)
 		}))
 	if err != nil {
 		return nil, fmt.Errorf("train: connect %s to the embedded NATS server: %w", name, err)

@@ -315,11 +315,11 @@ type batch struct {
 // load flattens segs (total samples of obsSize d) into the buffers and
 // computes GAE per segment.
 func (b *batch) load(segs []Segment, total, d int, gamma, lambda float64) {
-	b.obs = growF32(b.obs, total*d)
-	b.actions = growI32(b.actions, total)
-	b.perm = growInt(b.perm, total)
-	b.oldLogp, b.oldV = growF64(b.oldLogp, total), growF64(b.oldV, total)
-	b.adv, b.ret = growF64(b.adv, total), growF64(b.ret, total)
+	b.obs = grow(b.obs, total*d)
+	b.actions = grow(b.actions, total)
+	b.perm = grow(b.perm, total)
+	b.oldLogp, b.oldV = grow(b.oldLogp, total), grow(b.oldV, total)
+	b.adv, b.ret = grow(b.adv, total), grow(b.ret, total)
 	off := 0
 	for i := range segs {
 		s := &segs[i]
@@ -341,30 +341,11 @@ func (b *batch) identityPerm() []int {
 	return b.perm
 }
 
-func growF64(s []float64, n int) []float64 {
+// grow returns s resliced to n elements, or a new slice if s is too
+// small; the contents are not preserved.
+func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]float64, n)
-	}
-	return s[:n]
-}
-
-func growF32(s []float32, n int) []float32 {
-	if cap(s) < n {
-		return make([]float32, n)
-	}
-	return s[:n]
-}
-
-func growI32(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
-}
-
-func growInt(s []int, n int) []int {
-	if cap(s) < n {
-		return make([]int, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }

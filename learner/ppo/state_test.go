@@ -31,9 +31,9 @@ func updateOn(t *testing.T, p *Updater, u int) {
 	}
 }
 
-// TestRestoreIsExact: N updates, State, Restore, M more equals N+M
+// TestResumeIsExact: N updates, State, Restore, M more equals N+M
 // straight, bitwise.
-func TestRestoreIsExact(t *testing.T) {
+func TestResumeIsExact(t *testing.T) {
 	const N, M = 3, 2
 	a := newStateTestUpdater(t)
 	for u := 0; u < N+M; u++ {
