@@ -23,7 +23,10 @@ var ErrStop = errors.New("train: stop requested by a callback")
 // reproducible), so keep them short. After a callback ended the run, no
 // further callback is called.
 type Callbacks struct {
-	// OnEpisode is told about every finished training episode.
+	// OnEpisode is told about every finished episode in the rollouts the
+	// updates consume, in batch order (in sync mode: by actor). Episodes
+	// of rollouts the learner drops (too stale in async mode, or arriving
+	// after the end) reach the metrics only.
 	OnEpisode func(Episode) error
 	// OnUpdate is told about every update, with the evaluation made after
 	// it (if any) and the stop decision.
