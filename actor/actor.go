@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -22,7 +21,7 @@ import (
 type Actor struct {
 	cfg     Config
 	log     hclog.Logger
-	nc      *nats.Conn
+	nc      conn
 	subj    protocol.Subjects
 	lim     protocol.Limits
 	metrics *Metrics
@@ -43,9 +42,14 @@ type Actor struct {
 	curVer   atomic.Uint64
 }
 
-// New builds an actor over envs (one VecEnv slot each), recording into m
-// (see NewMetrics; actors of one process may share it). log may be nil.
+// New builds an actor over envs (one VecEnv slot each) that talks over nc,
+// recording into m (see NewMetrics; actors of one process may share it).
+// log may be nil.
 func New(cfg Config, envs []envsim.Env, nc *nats.Conn, m *Metrics, log hclog.Logger) (*Actor, error) {
+	return newActor(cfg, envs, natsConn{nc}, m, log)
+}
+
+func newActor(cfg Config, envs []envsim.Env, nc conn, m *Metrics, log hclog.Logger) (*Actor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -70,13 +74,13 @@ func New(cfg Config, envs []envsim.Env, nc *nats.Conn, m *Metrics, log hclog.Log
 	return a, nil
 }
 
+// randomNonZero draws an incarnation number (crypto/rand.Read never
+// fails: it crashes the program if the system's source does).
 func randomNonZero() uint64 {
 	var b [8]byte
-	for {
-		if _, err := rand.Read(b[:]); err != nil {
-			return uint64(time.Now().UnixNano()) | 1
-		}
-		if v := binary.LittleEndian.Uint64(b[:]); v != 0 {
+	for v := uint64(0); ; {
+		_, _ = rand.Read(b[:])
+		if v = binary.LittleEndian.Uint64(b[:]); v != 0 {
 			return v
 		}
 	}
@@ -85,24 +89,28 @@ func randomNonZero() uint64 {
 // Run collects until ctx ends or MaxRollouts were published. It returns
 // nil on a clean stop.
 func (a *Actor) Run(ctx context.Context) error {
-	sub, err := a.nc.Subscribe(a.subj.Weights, a.onWeights)
+	unsubscribe, err := a.nc.Subscribe(a.subj.Weights, a.onWeights)
 	if err != nil {
 		return fmt.Errorf("actor: subscribe weights: %w", err)
 	}
 	defer func() {
-		if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+		if err := unsubscribe(); err != nil {
 			a.log.Warn("unsubscribe weights failed", "error", err)
 		}
 	}()
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		a.heartbeats(ctx)
 	}()
-	defer wg.Wait()
+	// Stop the heartbeats before waiting for them: Run also returns
+	// before ctx ends (MaxRollouts).
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 
 	if err := a.sendHello(); err != nil {
 		a.log.Warn("hello failed", "error", err)
@@ -135,7 +143,7 @@ func (a *Actor) Run(ctx context.Context) error {
 			return nil
 		}
 		ahead++
-		if a.cfg.Mode == ModeSync || ahead >= a.cfg.MaxAhead {
+		if a.cfg.Mode == protocol.ModeSync || ahead >= a.cfg.MaxAhead {
 			if err := a.waitNewer(ctx, version); err != nil {
 				return nil
 			}
@@ -204,8 +212,8 @@ func (a *Actor) accepts(w *protocol.Weights) bool {
 
 // onWeights runs on the NATS goroutine: it validates a broadcast and hands
 // it to the collection loop, which applies it between rollouts.
-func (a *Actor) onWeights(msg *nats.Msg) {
-	w, err := a.decodeWeights(msg.Data)
+func (a *Actor) onWeights(data []byte) {
+	w, err := a.decodeWeights(data)
 	if err != nil {
 		a.metrics.WeightsRejected.Inc()
 		a.log.Warn("weights rejected", "error", err)
@@ -261,11 +269,11 @@ func (a *Actor) applyIncoming() {
 func (a *Actor) requestLatest(ctx context.Context) error {
 	rctx, cancel := context.WithTimeout(ctx, a.cfg.WeightsTimeout)
 	defer cancel()
-	msg, err := a.nc.RequestWithContext(rctx, a.subj.WeightsLatest, nil)
+	data, err := a.nc.Request(rctx, a.subj.WeightsLatest, nil)
 	if err != nil {
 		return fmt.Errorf("request latest weights: %w", err)
 	}
-	w, err := a.decodeWeights(msg.Data)
+	w, err := a.decodeWeights(data)
 	if err != nil {
 		a.metrics.WeightsRejected.Inc()
 		return fmt.Errorf("latest weights: %w", err)

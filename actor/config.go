@@ -15,25 +15,16 @@ import (
 // ErrConfig is wrapped by every configuration error.
 var ErrConfig = errors.New("actor: config")
 
-// Mode mirrors the learner's batching mode.
-type Mode string
-
-const (
-	// ModeSync: after each rollout, wait for the next policy version
-	// before collecting again (exact on-policy data).
-	ModeSync Mode = "sync"
-	// ModeAsync: keep collecting with the newest weights at hand.
-	ModeAsync Mode = "async"
-)
-
 // Config configures an actor.
 type Config struct {
 	// ID names the actor (1..128 printable ASCII, no spaces); unique per run.
 	ID string
 	// Run is the run name; subjects are podmedic.<run>.*.
 	Run string
-	// Mode is sync or async; it must match the learner's.
-	Mode Mode
+	// Mode is sync (wait for the next version after each rollout) or
+	// async (collect ahead with the newest weights); it must match the
+	// learner's.
+	Mode protocol.Mode
 	// Horizon is T, steps per environment per rollout (1..4096). Default 64.
 	Horizon int
 	// Seed fixes the action sampling and the environments' episodes.
@@ -62,7 +53,7 @@ type Config struct {
 // DefaultConfig returns the defaults documented on Config.
 func DefaultConfig() Config {
 	return Config{
-		Run: "default", Mode: ModeAsync, Horizon: 64, Seed: 1,
+		Run: "default", Mode: protocol.ModeAsync, Horizon: 64, Seed: 1,
 		HeartbeatInterval: time.Second, WeightsTimeout: 2 * time.Second,
 		SyncWait: 5 * time.Second, MaxBuffered: 4, MaxAhead: 2,
 	}
@@ -78,7 +69,7 @@ func (c Config) Validate() error {
 		return bad("id", "%v", protocol.ValidateActorID(c.ID))
 	case protocol.ValidateRunName(c.Run) != nil:
 		return bad("run", "%v", protocol.ValidateRunName(c.Run))
-	case c.Mode != ModeSync && c.Mode != ModeAsync:
+	case c.Mode.Validate() != nil:
 		return bad("mode", "want sync or async, got %q", c.Mode)
 	case c.Horizon < 1 || c.Horizon > 4096:
 		return bad("horizon", "want 1..4096, got %d", c.Horizon)

@@ -6,23 +6,11 @@ import (
 	"podmedic/protocol"
 )
 
-// Mode selects how the learner assembles batches.
-type Mode string
-
-const (
-	// ModeSync waits for one rollout per live actor at the current policy
-	// version: exact on-policy PPO, reproducible with a seed.
-	ModeSync Mode = "sync"
-	// ModeAsync takes any rollout within MaxPolicyLag versions; the PPO
-	// ratio uses the actor's own behaviour log-probabilities.
-	ModeAsync Mode = "async"
-)
-
 // assembler collects valid rollouts into the next batch. It is pure
 // bookkeeping (no clock, no I/O) so that batching rules are unit-tested
 // directly. Not safe for concurrent use.
 type assembler struct {
-	mode      Mode
+	mode      protocol.Mode
 	maxLag    uint64
 	minActors int
 	perUpdate int
@@ -44,10 +32,10 @@ func (a *assembler) offer(r *protocol.Rollout, current, epoch uint64) (protocol.
 		return protocol.ReasonFutureVersion, false
 	}
 	lag := current - r.PolicyVersion
-	if a.mode == ModeSync && lag != 0 || a.mode == ModeAsync && lag > a.maxLag {
+	if a.mode == protocol.ModeSync && lag != 0 || a.mode == protocol.ModeAsync && lag > a.maxLag {
 		return protocol.ReasonStaleVersion, false
 	}
-	if a.mode == ModeSync {
+	if a.mode == protocol.ModeSync {
 		for _, p := range a.pending {
 			if p.ActorID == r.ActorID {
 				return protocol.ReasonDuplicateVersion, false
@@ -64,7 +52,7 @@ func (a *assembler) ready(live []string) bool {
 	if len(a.pending) == 0 {
 		return false
 	}
-	if a.mode == ModeAsync {
+	if a.mode == protocol.ModeAsync {
 		want := a.perUpdate
 		if want == 0 {
 			want = max(1, len(live), a.minActors)
@@ -99,7 +87,7 @@ func (a *assembler) has(actor string) bool {
 func (a *assembler) take() []*protocol.Rollout {
 	batch := a.pending
 	a.pending = nil
-	if a.mode == ModeSync {
+	if a.mode == protocol.ModeSync {
 		sort.Slice(batch, func(i, j int) bool { return batch[i].ActorID < batch[j].ActorID })
 	}
 	return batch

@@ -13,20 +13,20 @@ func rollout(actor string, version uint64) *protocol.Rollout {
 func TestAssemblerOffer(t *testing.T) {
 	cases := []struct {
 		name    string
-		mode    Mode
+		mode    protocol.Mode
 		maxLag  uint64
 		pending []*protocol.Rollout
 		r       *protocol.Rollout
 		want    protocol.Reason
 	}{
-		{"sync current", ModeSync, 0, nil, rollout("a", 5), ""},
-		{"sync one behind", ModeSync, 0, nil, rollout("a", 4), protocol.ReasonStaleVersion},
-		{"sync second of an actor", ModeSync, 0, []*protocol.Rollout{rollout("a", 5)}, rollout("a", 5), protocol.ReasonDuplicateVersion},
-		{"async within lag", ModeAsync, 2, nil, rollout("a", 3), ""},
-		{"async beyond lag", ModeAsync, 2, nil, rollout("a", 2), protocol.ReasonStaleVersion},
-		{"async several of an actor", ModeAsync, 2, []*protocol.Rollout{rollout("a", 5)}, rollout("a", 5), ""},
-		{"future version", ModeAsync, 2, nil, rollout("a", 6), protocol.ReasonFutureVersion},
-		{"other epoch", ModeAsync, 2, nil, &protocol.Rollout{ActorID: "a", PolicyVersion: 5, PolicyEpoch: 8}, protocol.ReasonStaleVersion},
+		{"sync current", protocol.ModeSync, 0, nil, rollout("a", 5), ""},
+		{"sync one behind", protocol.ModeSync, 0, nil, rollout("a", 4), protocol.ReasonStaleVersion},
+		{"sync second of an actor", protocol.ModeSync, 0, []*protocol.Rollout{rollout("a", 5)}, rollout("a", 5), protocol.ReasonDuplicateVersion},
+		{"async within lag", protocol.ModeAsync, 2, nil, rollout("a", 3), ""},
+		{"async beyond lag", protocol.ModeAsync, 2, nil, rollout("a", 2), protocol.ReasonStaleVersion},
+		{"async several of an actor", protocol.ModeAsync, 2, []*protocol.Rollout{rollout("a", 5)}, rollout("a", 5), ""},
+		{"future version", protocol.ModeAsync, 2, nil, rollout("a", 6), protocol.ReasonFutureVersion},
+		{"other epoch", protocol.ModeAsync, 2, nil, &protocol.Rollout{ActorID: "a", PolicyVersion: 5, PolicyEpoch: 8}, protocol.ReasonStaleVersion},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -40,7 +40,7 @@ func TestAssemblerOffer(t *testing.T) {
 }
 
 func TestAssemblerReady(t *testing.T) {
-	sync := assembler{mode: ModeSync, minActors: 2}
+	sync := assembler{mode: protocol.ModeSync, minActors: 2}
 	if _, ok := sync.offer(rollout("b", 5), 5, 9); !ok {
 		t.Fatal("refused")
 	}
@@ -62,7 +62,7 @@ func TestAssemblerReady(t *testing.T) {
 		t.Fatal("take did not start a new batch")
 	}
 
-	async := assembler{mode: ModeAsync, maxLag: 4, minActors: 1}
+	async := assembler{mode: protocol.ModeAsync, maxLag: 4, minActors: 1}
 	async.offer(rollout("a", 5), 5, 9)
 	if async.ready([]string{"a", "b"}) {
 		t.Fatal("async batch ready with fewer rollouts than live actors")
@@ -71,7 +71,7 @@ func TestAssemblerReady(t *testing.T) {
 	if !async.ready([]string{"a", "b"}) {
 		t.Fatal("async batch of two rollouts not ready for two live actors")
 	}
-	fixed := assembler{mode: ModeAsync, maxLag: 4, minActors: 1, perUpdate: 3}
+	fixed := assembler{mode: protocol.ModeAsync, maxLag: 4, minActors: 1, perUpdate: 3}
 	fixed.offer(rollout("a", 5), 5, 9)
 	fixed.offer(rollout("b", 5), 5, 9)
 	if fixed.ready([]string{"a", "b"}) {

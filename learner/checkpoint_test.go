@@ -1,103 +1,140 @@
 package learner
 
 import (
+	"encoding/binary"
 	"errors"
+	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"podmedic/envsim"
+	"podmedic/learner/ppo"
 	"podmedic/policy"
 )
 
-// collectFor returns update u's segment: fresh probe envs seeded by u,
-// acting with the current net, so two runs with equal parameters see equal
-// data.
-func collectFor(t *testing.T, net *policy.Net, norm *policy.Normalizer, u int) Segment {
+// newTestCheckpoint returns the checkpoint of an updater that has made
+// two updates on random data, with normaliser statistics.
+func newTestCheckpoint(t testing.TB) *Checkpoint {
 	t.Helper()
-	mk := probes()["obs and action reward"]
-	envs := []envsim.Env{mk(), mk(), mk(), mk()}
-	c, err := NewCollector(envs, net, norm, rand.New(rand.NewPCG(uint64(u), 5)))
+	rng := rand.New(rand.NewPCG(11, 99))
+	net, err := policy.New(policy.Arch{ObsSize: 3, NumActions: 2, Hidden: []int{8}, Activation: policy.ActivationTanh}, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var seg Segment
-	c.Collect(&seg, 32)
-	norm.Update(c.RawObs(), 4*32)
+	upd, err := ppo.New(net, ppo.DefaultConfig(), 10, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := policy.NewNormalizer(3)
+	for u := 0; u < 2; u++ {
+		seg := randomSegment(net, 2, 16, rng)
+		norm.Update(seg.Obs, seg.Len())
+		if _, err := upd.Update([]ppo.Segment{seg}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return NewCheckpoint(upd.State(), norm, 1234, map[string]string{"run": "test"})
+}
+
+// randomSegment is on-policy data of net for K envs and T steps.
+func randomSegment(net *policy.Net, K, T int, rng *rand.Rand) ppo.Segment {
+	arch := net.Arch()
+	n := K * T
+	seg := ppo.Segment{NumEnvs: K, Horizon: T, Obs: make([]float32, n*arch.ObsSize), Actions: make([]int32, n),
+		LogProbs: make([]float64, n), Values: make([]float64, n), Rewards: make([]float64, n),
+		Terminated: make([]bool, n), Truncated: make([]bool, n), BootstrapValues: make([]float64, n),
+		LastValues: make([]float64, K)}
+	for i := range seg.Obs {
+		seg.Obs[i] = float32(rng.NormFloat64())
+	}
+	acts := make([]int, n)
+	net.NewInference(n).Act(seg.Obs, n, rng, false, acts, seg.LogProbs, seg.Values)
+	for i := range acts {
+		seg.Actions[i] = int32(acts[i])
+		seg.Rewards[i] = rng.NormFloat64()
+		seg.Terminated[i] = rng.IntN(7) == 0
+	}
 	return seg
 }
 
-func newTestPPO(t testing.TB) (*PPO, *policy.Normalizer) {
-	t.Helper()
-	rng := testRNG(11)
-	net, err := policy.New(policy.Arch{ObsSize: 1, NumActions: 2, Hidden: []int{8, 8}, Activation: policy.ActivationTanh}, rng)
+// TestCheckpointRoundTrip: save, load and restore give back the exact
+// state, and the restored updater continues like the original.
+func TestCheckpointRoundTrip(t *testing.T) {
+	ck := newTestCheckpoint(t)
+	path := filepath.Join(t.TempDir(), CheckpointName(ck.Version))
+	if err := SaveCheckpoint(path, ck); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadCheckpoint(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := NewPPO(net, DefaultPPOConfig(), 10, rng)
+	if got.EnvSteps != 1234 || got.Version != 2 || got.Updates != 2 || got.Meta["run"] != "test" || got.ShuffleSeed != ck.ShuffleSeed {
+		t.Fatalf("loaded counters: %+v", got)
+	}
+	a, normA, err := ck.Restore()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p, policy.NewNormalizer(1)
-}
-
-// TestResumeIsExact: N updates, save, load, M more equals N+M straight.
-func TestResumeIsExact(t *testing.T) {
-	const N, M = 3, 2
-	a, normA := newTestPPO(t)
-	for u := 0; u < N+M; u++ {
-		if _, err := a.Update([]Segment{collectFor(t, a.Net(), normA, u)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, normB := newTestPPO(t)
-	for u := 0; u < N; u++ {
-		if _, err := b.Update([]Segment{collectFor(t, b.Net(), normB, u)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(t.TempDir(), CheckpointName(b.Version()))
-	if err := SaveCheckpoint(path, b.Checkpoint(normB, 1234, map[string]string{"run": "test"})); err != nil {
-		t.Fatal(err)
-	}
-	ck, err := LoadCheckpoint(path)
+	b, normB, err := got.Restore()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.EnvSteps != 1234 || ck.Version != N || ck.Meta["run"] != "test" {
-		t.Fatalf("loaded counters: env steps %d, version %d, meta %v", ck.EnvSteps, ck.Version, ck.Meta)
+	if normA.Count() != normB.Count() || normB.Count() <= 32 {
+		t.Fatalf("normaliser count %v after the round trip, want %v", normB.Count(), normA.Count())
 	}
-	c, normC, err := RestorePPO(ck)
-	if err != nil {
+	rngA, rngB := rand.New(rand.NewPCG(5, 5)), rand.New(rand.NewPCG(5, 5))
+	if _, err := a.Update([]ppo.Segment{randomSegment(a.Net(), 2, 16, rngA)}); err != nil {
 		t.Fatal(err)
 	}
-	for u := N; u < N+M; u++ {
-		if _, err := c.Update([]Segment{collectFor(t, c.Net(), normC, u)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if c.Version() != a.Version() {
-		t.Fatalf("version %d, want %d", c.Version(), a.Version())
+	if _, err := b.Update([]ppo.Segment{randomSegment(b.Net(), 2, 16, rngB)}); err != nil {
+		t.Fatal(err)
 	}
 	for i, v := range a.Net().Params() {
-		if c.Net().Params()[i] != v {
-			t.Fatalf("param %d: resumed %v, uninterrupted %v", i, c.Net().Params()[i], v)
+		if b.Net().Params()[i] != v {
+			t.Fatalf("param %d differs after an update of the loaded checkpoint", i)
 		}
 	}
-	for i, v := range a.adam.V {
-		if c.adam.V[i] != v {
-			t.Fatalf("adam v %d differs", i)
-		}
+}
+
+// TestLoadsFormatV1 reads a checkpoint written by the learner before PPO
+// moved into learner/ppo (tag session-start): the move kept the file
+// format, so old runs still resume.
+func TestLoadsFormatV1(t *testing.T) {
+	ck, err := LoadCheckpoint(filepath.Join("testdata", "format-v1.ckpt"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if normA.Count() != normC.Count() {
-		t.Fatalf("normalizer count %v, want %v", normC.Count(), normA.Count())
+	upd, norm, err := ck.Restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := upd.State()
+	// FNV-1a of the little-endian bits, as the writer computed it.
+	hash := func(xs ...[]float64) uint64 {
+		h := fnv.New64a()
+		for _, x := range xs {
+			for _, v := range x {
+				h.Write(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)))
+			}
+		}
+		return h.Sum64()
+	}
+	if got := hash(st.Params); got != 0x1190c1b5330e4b33 {
+		t.Errorf("parameters hash %#x, want the writer's 0x1190c1b5330e4b33", got)
+	}
+	if got := hash(st.Adam.M, st.Adam.V); got != 0x2c5fe41ba6178714 {
+		t.Errorf("adam hash %#x, want the writer's 0x2c5fe41ba6178714", got)
+	}
+	if ck.Version != 2 || ck.EnvSteps != 64 || ck.Meta["run"] != "golden" || norm.Count() < 64 || st.Config != ppo.DefaultConfig() {
+		t.Errorf("version %d, env steps %d, meta %v, normaliser count %v, config %+v", ck.Version, ck.EnvSteps, ck.Meta, norm.Count(), st.Config)
 	}
 }
 
 func TestLoadCheckpointErrors(t *testing.T) {
-	p, norm := newTestPPO(t)
-	good, err := EncodeCheckpoint(p.Checkpoint(norm, 0, nil))
+	good, err := EncodeCheckpoint(newTestCheckpoint(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,42 +179,58 @@ func TestLoadCheckpointErrors(t *testing.T) {
 	}
 }
 
-func TestLatestCheckpoint(t *testing.T) {
+func TestLatestAndPruneCheckpoints(t *testing.T) {
 	dir := t.TempDir()
 	if _, _, err := LatestCheckpoint(dir); !errors.Is(err, ErrNoCheckpoint) {
 		t.Fatalf("empty dir: got %v, want ErrNoCheckpoint", err)
 	}
-	p, norm := newTestPPO(t)
-	for v := uint64(1); v <= 2; v++ {
-		ck := p.Checkpoint(norm, 0, nil)
+	ck := newTestCheckpoint(t)
+	for v := uint64(1); v <= 3; v++ {
 		ck.Version = v
 		if err := SaveCheckpoint(filepath.Join(dir, CheckpointName(v)), ck); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// A newer but corrupt file and a temp leftover are ignored.
-	if err := os.WriteFile(filepath.Join(dir, CheckpointName(3)), []byte("PODMDCKP garbage"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, CheckpointName(4)), []byte("PODMDCKP garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, ".tmp-"+CheckpointName(4)+"-1"), []byte("partial"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "."+CheckpointName(5)+".tmp-1"), []byte("partial"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	path, ck, err := LatestCheckpoint(dir)
+	path, got, err := LatestCheckpoint(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.Version != 2 || filepath.Base(path) != CheckpointName(2) {
-		t.Fatalf("latest = %s version %d, want version 2", path, ck.Version)
+	if got.Version != 3 || filepath.Base(path) != CheckpointName(3) {
+		t.Fatalf("latest = %s version %d, want version 3", path, got.Version)
 	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 4 {
-		t.Fatalf("%d files in dir: SaveCheckpoint left temp files behind", len(entries))
+	names, err := listCheckpoints(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{CheckpointName(1), CheckpointName(2), CheckpointName(3), CheckpointName(4)}
+	if len(names) != len(want) {
+		t.Fatalf("listed %v, want %v", names, want)
+	}
+	for i := range want {
+		if names[i] != want[i] {
+			t.Fatalf("listed %v, want %v", names, want)
+		}
+	}
+	if err := pruneCheckpoints(dir, 2); err != nil {
+		t.Fatal(err)
+	}
+	if names, _ = listCheckpoints(dir); len(names) != 2 || names[0] != CheckpointName(3) {
+		t.Fatalf("after pruning to 2: %v", names)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "."+CheckpointName(5)+".tmp-1")); err != nil {
+		t.Fatalf("pruning touched a hidden file: %v", err)
 	}
 }
 
 func FuzzDecodeCheckpoint(f *testing.F) {
-	p, norm := newTestPPO(f)
-	good, err := EncodeCheckpoint(p.Checkpoint(norm, 0, nil))
+	good, err := EncodeCheckpoint(newTestCheckpoint(f))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -192,7 +245,7 @@ func FuzzDecodeCheckpoint(f *testing.F) {
 			}
 			return
 		}
-		if _, _, err := RestorePPO(ck); err != nil {
+		if _, _, err := ck.Restore(); err != nil {
 			t.Fatalf("decoded checkpoint does not restore: %v", err)
 		}
 	})

@@ -7,14 +7,19 @@ import (
 	"math"
 	"os"
 	"strconv"
+
+	"podmedic/learner/ppo"
 )
 
-// ProgressColumns are the columns of progress.csv, one row per update.
-var ProgressColumns = []string{
-	"update", "version", "env_steps", "wall_seconds", "steps_per_second",
-	"episodes", "return_mean", "return_min", "return_max", "episode_length",
-	"policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction",
-	"explained_variance", "grad_norm", "learning_rate", "skipped",
+// ProgressColumns returns the columns of progress.csv, one row per update
+// (a fresh slice on every call).
+func ProgressColumns() []string {
+	return []string{
+		"update", "version", "env_steps", "wall_seconds", "steps_per_second",
+		"episodes", "return_mean", "return_min", "return_max", "episode_length",
+		"policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction",
+		"explained_variance", "grad_norm", "learning_rate", "skipped",
+	}
 }
 
 // ProgressRow is one row of progress.csv. NaN fields (no episode finished
@@ -71,7 +76,7 @@ func OpenProgress(path string) (*ProgressWriter, error) {
 	}
 	p := &ProgressWriter{f: f, w: csv.NewWriter(f)}
 	if st.Size() == 0 {
-		if err := p.write(ProgressColumns); err != nil {
+		if err := p.write(ProgressColumns()); err != nil {
 			f.Close()
 			return nil, err
 		}
@@ -100,4 +105,28 @@ func (p *ProgressWriter) write(fields []string) error {
 func (p *ProgressWriter) Close() error {
 	p.w.Flush()
 	return errors.Join(p.w.Error(), p.f.Close())
+}
+
+// writeProgress appends the row of an update with stats st; the loop
+// calls it.
+func (s *Service) writeProgress(st ppo.UpdateStats) {
+	if s.progress == nil {
+		return
+	}
+	w := s.metrics.Window.Stats()
+	wall := s.now().Sub(s.started).Seconds()
+	row := ProgressRow{
+		Update: s.upd.Updates(), Version: int64(s.upd.Version()), EnvSteps: s.envSteps,
+		WallSeconds: wall, StepsPerSecond: float64(s.envSteps-s.stepsAtStart) / wall,
+		Episodes: w.N, ReturnMean: math.NaN(), ReturnMin: math.NaN(), ReturnMax: math.NaN(), EpisodeLength: math.NaN(),
+		PolicyLoss: st.PolicyLoss, ValueLoss: st.ValueLoss, Entropy: st.Entropy, ApproxKL: st.ApproxKL,
+		ClipFraction: st.ClipFraction, ExplainedVar: st.ExplainedVariance, GradNorm: st.GradNorm,
+		LearningRate: st.LearningRate, Skipped: st.Skipped,
+	}
+	if w.N > 0 {
+		row.ReturnMean, row.ReturnMin, row.ReturnMax, row.EpisodeLength = w.Mean, w.Min, w.Max, w.MeanLen
+	}
+	if err := s.progress.Write(row); err != nil {
+		s.log.Error("write progress failed", "error", err)
+	}
 }

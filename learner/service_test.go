@@ -1,239 +1,257 @@
 package learner_test
 
 import (
-	"os"
-	"path/filepath"
+	"context"
+	"math"
 	"testing"
 	"time"
 
-	"podmedic/actor"
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"podmedic/internal/natsserver"
 	"podmedic/learner"
+	"podmedic/protocol"
 )
 
-func TestActorKilledAndReplaced(t *testing.T) {
-	port := freePort(t)
-	ns := startNATS(t, port)
-	defer stopNATS(ns)
-	ecfg := testEnvConfig(t)
-	l := startLearner(t, natsURL(port), testServiceConfig(learner.ModeAsync), testSpec(t, ecfg))
-	a0 := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
-	a1 := startActor(t, natsURL(port), "actor-1", learner.ModeAsync, 2, ecfg)
-	waitFor(t, 20*time.Second, "2 actors and version 3", func() bool {
-		return l.svc.Status().Actors == 2 && l.version() >= 3
-	})
+// TestMain fails the package if a test leaves a goroutine behind: Close
+// must stop the service's loop.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-	a1.stop(t)
-	waitFor(t, 10*time.Second, "the learner to notice the lost actor", func() bool { return l.svc.Status().Actors == 1 })
-	v := l.version()
-	waitFor(t, 20*time.Second, "training to go on with one actor", func() bool { return l.version() >= v+3 })
+// The service is tested here against a stand-in actor that sends
+// hand-made rollouts over a real in-process NATS server; the whole system
+// with real actors and environments is tested in podmedic/train.
 
-	joinAt := l.version()
-	a2 := startActor(t, natsURL(port), "actor-2", learner.ModeAsync, 3, ecfg)
-	waitFor(t, 10*time.Second, "the new actor to join", func() bool { return l.svc.Status().Actors == 2 })
-	waitFor(t, 10*time.Second, "the new actor to get weights", func() bool { return a2.weightsVersion() > 0 })
-	if got := a2.weightsVersion(); got < joinAt {
-		t.Fatalf("new actor started from version %d, learner was at %d", got, joinAt)
-	}
-	_ = a0
+var testSpec = learner.EnvSpec{ObsSize: 3, NumActions: 2, ActionNames: []string{"left", "right"}}
+
+func testConfig() learner.ServiceConfig {
+	c := learner.DefaultServiceConfig()
+	c.Run, c.Mode, c.MinActors = "t", protocol.ModeSync, 1
+	c.Hidden = []int{8}
+	c.PPO.Epochs, c.PPO.MinibatchSize = 1, 8
+	return c
 }
 
-func TestLearnerRestartResumesAtSameVersion(t *testing.T) {
-	port := freePort(t)
-	ns := startNATS(t, port)
-	defer stopNATS(ns)
-	ecfg := testEnvConfig(t)
-	spec := testSpec(t, ecfg)
-	dir := t.TempDir()
-	cfg := testServiceConfig(learner.ModeAsync)
-	cfg.CheckpointDir = filepath.Join(dir, "ckpt")
-	l := startLearner(t, natsURL(port), cfg, spec)
-	a := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
-	waitFor(t, 20*time.Second, "version 3", func() bool { return l.version() >= 3 })
-
-	// Graceful stop: the final checkpoint holds the last version.
-	l.stop(t)
-	path, ck, err := learner.LatestCheckpoint(cfg.CheckpointDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stoppedAt := ck.Version
-	if ck.Version < 3 {
-		t.Fatalf("final checkpoint %s at version %d, want >= 3", path, ck.Version)
-	}
-	l2 := startLearner(t, natsURL(port), cfg, spec)
-	if got := l2.version(); got != stoppedAt {
-		t.Fatalf("restarted learner at version %d, want %d", got, stoppedAt)
-	}
-	if got := gaugeValue(t, l2, "podmedic_learner_policy_version"); got < float64(stoppedAt) {
-		t.Fatalf("restarted learner reports policy version %v, want >= %d", got, stoppedAt)
-	}
-	select {
-	case <-l2.svc.Done():
-		t.Fatal("a learner without a step budget reported itself done")
-	default:
-	}
-	waitFor(t, 20*time.Second, "training to continue after the restart", func() bool { return l2.version() >= stoppedAt+3 })
-	if a.weightsVersion() < stoppedAt {
-		t.Fatalf("actor at version %d after the restart, want >= %d", a.weightsVersion(), stoppedAt)
-	}
-}
-
-// A learner killed between checkpoints comes back at an older version
-// than the actors hold: they must re-sync to it, and their rollouts of the
-// lost versions must never be trained on.
-func TestLearnerCrashResumesFromOlderCheckpoint(t *testing.T) {
-	port := freePort(t)
-	ns := startNATS(t, port)
-	defer stopNATS(ns)
-	ecfg := testEnvConfig(t)
-	spec := testSpec(t, ecfg)
-	dir := t.TempDir()
-	cfg := testServiceConfig(learner.ModeAsync)
-	cfg.CheckpointDir = filepath.Join(dir, "live")
-	l := startLearner(t, natsURL(port), cfg, spec)
-	a := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
-	waitFor(t, 20*time.Second, "version 2", func() bool { return l.version() >= 2 })
-	// What a crash leaves on disk: the checkpoints written so far.
-	crashDir := filepath.Join(dir, "crash")
-	copyDir(t, cfg.CheckpointDir, crashDir)
-	_, ck, err := learner.LatestCheckpoint(crashDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 20*time.Second, "the learner to move past the copied checkpoint", func() bool {
-		return l.version() >= ck.Version+3 && a.weightsVersion() >= ck.Version+3
-	})
-	l.stop(t)
-
-	cfg.CheckpointDir = crashDir
-	l2 := startLearner(t, natsURL(port), cfg, spec)
-	if got := l2.version(); got != ck.Version {
-		t.Fatalf("restarted learner at version %d, want the checkpoint's %d", got, ck.Version)
-	}
-	waitFor(t, 20*time.Second, "training to continue", func() bool { return l2.version() >= ck.Version+3 })
-	waitFor(t, 10*time.Second, "the actor to follow the new learner", func() bool {
-		return a.weightsVersion() <= l2.version() && a.weightsVersion() >= ck.Version+2
-	})
-	assertFinite(t, latestWeights(t, l2.nc))
-}
-
-func copyDir(t *testing.T, from, to string) {
+func startServer(t *testing.T) (*nats.Conn, *nats.Conn) {
 	t.Helper()
-	if err := os.MkdirAll(to, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := os.ReadDir(from)
+	ns, err := natsserver.Start(natsserver.Config{Port: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
+	var conns []*nats.Conn
+	for range 2 {
+		nc, err := nats.Connect(ns.ClientURL())
 		if err != nil {
-			continue // pruned meanwhile
-		}
-		if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(nc.Close)
+		conns = append(conns, nc)
+	}
+	return conns[0], conns[1]
+}
+
+// rollout is a valid 2-env x 4-step rollout of the stand-in actor with
+// one finished episode per env.
+func rollout(seq, version, epoch uint64) *protocol.Rollout {
+	const k, h = 2, 4
+	n := k * h
+	r := &protocol.Rollout{
+		ActorID: "a", Incarnation: 1, Seq: seq, PolicyVersion: version, PolicyEpoch: epoch,
+		NumEnvs: k, Horizon: h, ObsSize: 3, NumActions: 2,
+		Obs: make([]float32, n*3), Actions: make([]int32, n), LogProbs: make([]float64, n),
+		Values: make([]float64, n), Rewards: make([]float64, n), Terminated: make([]bool, n),
+		Truncated: make([]bool, n), BootstrapValues: make([]float64, n), LastValues: make([]float64, k),
+	}
+	for i := range r.LogProbs {
+		r.LogProbs[i] = -math.Ln2
+		r.Rewards[i] = float64(i % 3)
+	}
+	for e := range k {
+		r.Terminated[(h-1)*k+e] = true
+		r.Episodes = append(r.Episodes, protocol.EpisodeSummary{Return: float64(10*seq) + float64(e), Length: h,
+			Terminated: true, ActionCounts: []uint32{uint32(h), 0}})
+	}
+	return r
+}
+
+func publish(t *testing.T, nc *nats.Conn, r *protocol.Rollout) {
+	t.Helper()
+	data, err := protocol.EncodeRollout(r, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subj, _ := protocol.NewSubjects("t")
+	if err := nc.Publish(subj.Rollouts, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
 	}
 }
 
-func TestNATSRestart(t *testing.T) {
-	port := freePort(t)
-	ns := startNATS(t, port)
-	ecfg := testEnvConfig(t)
-	l := startLearner(t, natsURL(port), testServiceConfig(learner.ModeAsync), testSpec(t, ecfg))
-	// actor-0 has no per-version backpressure, so only the disconnection
-	// bound can stop it from collecting while NATS is down.
-	a0 := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg, func(c *actor.Config) { c.MaxAhead = 1 << 20 })
-	a1 := startActor(t, natsURL(port), "actor-1", learner.ModeAsync, 2, ecfg)
-	waitFor(t, 20*time.Second, "version 2 with both actors collecting", func() bool {
-		return l.version() >= 2 && a0.weightsVersion() > 0 && a1.weightsVersion() > 0
-	})
-
-	stopNATS(ns)
-	// While NATS is down, actors collect only up to their buffer bound
-	// (MaxBuffered rollouts in the reconnect buffer), then wait.
-	waitFor(t, 5*time.Second, "the actor to notice the disconnection", func() bool { return !a0.nc.IsConnected() })
-	before := testutilValue(a0.m.RolloutsPublished)
-	time.Sleep(time.Second)
-	maxBuffered := float64(actor.DefaultConfig().MaxBuffered)
-	if got := testutilValue(a0.m.RolloutsPublished) - before; got > maxBuffered+1 {
-		t.Fatalf("actor published %v rollouts while disconnected, bound is %v", got, maxBuffered)
+func latest(t *testing.T, nc *nats.Conn) *protocol.Weights {
+	t.Helper()
+	subj, _ := protocol.NewSubjects("t")
+	msg, err := nc.Request(subj.WeightsLatest, nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if got := testutilValue(a0.m.Buffered); got > maxBuffered {
-		t.Fatalf("actor buffered %v rollouts, bound is %v", got, maxBuffered)
+	w, err := protocol.DecodeWeights(msg.Data, protocol.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
 	}
-	v := l.version()
-	ns = startNATS(t, port)
-	defer stopNATS(ns)
-	waitFor(t, 30*time.Second, "training to resume after the NATS restart", func() bool { return l.version() >= v+3 })
-	waitFor(t, 10*time.Second, "both actors to follow the new versions", func() bool {
-		return a0.weightsVersion() > v && a1.weightsVersion() > v
-	})
-	if l.svc.Status().Actors != 2 {
-		t.Fatalf("%d actors after the restart, want 2", l.svc.Status().Actors)
-	}
+	return w
 }
 
-func TestSyncModeIsReproducible(t *testing.T) {
-	const updates = 4
-	run := func() []float64 {
-		port := freePort(t)
-		ns := startNATS(t, port)
-		defer stopNATS(ns)
-		ecfg := testEnvConfig(t)
-		cfg := testServiceConfig(learner.ModeSync)
-		cfg.MinActors = 2
-		// 2 actors x 2 envs x 16 steps per update; the budget stops the
-		// learner after exactly `updates` updates.
-		cfg.StepsPerUpdate = 64
-		cfg.TotalSteps = updates * cfg.StepsPerUpdate
-		l := startLearner(t, natsURL(port), cfg, testSpec(t, ecfg))
-		startActor(t, natsURL(port), "actor-0", learner.ModeSync, 11, ecfg)
-		startActor(t, natsURL(port), "actor-1", learner.ModeSync, 12, ecfg)
+// TestHooksAndFinish: the hooks report each consumed rollout's episodes
+// with the global env-step count, then the update; Finish from a hook ends
+// training at once (Done closes, later rollouts are not trained on).
+func TestHooksAndFinish(t *testing.T) {
+	lnc, anc := startServer(t)
+	reg := prometheus.NewRegistry()
+	svc, err := learner.NewService(testConfig(), testSpec, lnc, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	episodes := make(chan learner.EpisodeEvent, 16)
+	updates := make(chan learner.UpdateEvent, 16)
+	svc.SetHooks(learner.Hooks{
+		Episode: func(e learner.EpisodeEvent) { episodes <- e },
+		Update: func(u learner.UpdateEvent) {
+			updates <- u
+			if u.Update == 2 {
+				svc.Finish()
+			}
+		},
+	})
+	if err := svc.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(context.Background())
+	w := latest(t, anc)
+	for seq := uint64(1); seq <= 2; seq++ {
+		publish(t, anc, rollout(seq, seq-1, w.Epoch))
+		var u learner.UpdateEvent
 		select {
-		case <-l.svc.Done():
-		case <-time.After(30 * time.Second):
-			t.Fatalf("sync run did not finish %d updates in 30s (at version %d)", updates, l.version())
+		case u = <-updates:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no update after rollout %d", seq)
 		}
-		w := latestWeights(t, l.nc)
-		if w.Version != updates {
-			t.Fatalf("finished at version %d, want %d", w.Version, updates)
+		if u.Update != int64(seq) || u.Version != seq || u.EnvSteps != int64(8*seq) || u.Rollouts != 1 || u.Episodes != 2 ||
+			u.Stats.Samples != 8 || u.Stats.FirstRatioDev > 1e-12 {
+			t.Fatalf("update event %+v", u)
 		}
-		assertFinite(t, w)
-		return w.Params
+		for e := range 2 {
+			ev := <-episodes
+			if ev.Actor != "a" || ev.Version != seq-1 || ev.EnvSteps != int64(8*seq) || ev.Summary.Return != float64(10*seq)+float64(e) {
+				t.Fatalf("episode event %+v", ev)
+			}
+		}
 	}
-	p1, p2 := run(), run()
-	for i := range p1 {
-		if p1[i] != p2[i] {
-			t.Fatalf("parameter %d differs between two seeded sync runs: %v vs %v", i, p1[i], p2[i])
+	select {
+	case <-svc.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed after Finish")
+	}
+	publish(t, anc, rollout(3, 2, w.Epoch))
+	received := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "podmedic_learner_env_steps_received_total" {
+				return mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		return 0
+	}
+	for deadline := time.Now().Add(5 * time.Second); received() < 24; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("third rollout not received")
+		}
+	}
+	if err := svc.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := svc.Status(); st.Updates != 2 || st.Version != 2 || !st.Finished || len(updates) != 0 {
+		t.Fatalf("after Finish: status %+v, %d more update events", st, len(updates))
+	}
+	if err := svc.Close(context.Background()); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// TestOpenFailureLeavesNothing: a learner whose connection is closed
+// cannot open; the error says so and nothing keeps running.
+func TestOpenFailureLeavesNothing(t *testing.T) {
+	lnc, _ := startServer(t)
+	cfg := testConfig()
+	cfg.ProgressPath = t.TempDir() + "/progress.csv"
+	svc, err := learner.NewService(cfg, testSpec, lnc, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lnc.Close()
+	if err := svc.Open(context.Background()); err == nil {
+		t.Fatal("Open on a closed connection succeeded")
+	}
+	if err := svc.Close(context.Background()); err != nil {
+		t.Fatalf("Close after a failed Open: %v", err)
+	}
+}
+
+func TestNewServiceRejectsBadSpec(t *testing.T) {
+	lnc, _ := startServer(t)
+	for _, spec := range []learner.EnvSpec{{ObsSize: 3, NumActions: 1}, {ObsSize: 0, NumActions: 2}, {ObsSize: 3, NumActions: 2, ActionNames: []string{"x"}}} {
+		if _, err := learner.NewService(testConfig(), spec, lnc, prometheus.NewRegistry(), nil); err == nil {
+			t.Errorf("spec %+v accepted", spec)
 		}
 	}
 }
 
-// A learner resumed from a run that already used its budget is done at
-// once instead of waiting for updates that will never come.
-func TestResumedFinishedRunIsDone(t *testing.T) {
-	port := freePort(t)
-	ns := startNATS(t, port)
-	defer stopNATS(ns)
-	ecfg := testEnvConfig(t)
-	spec := testSpec(t, ecfg)
-	cfg := testServiceConfig(learner.ModeSync)
-	cfg.CheckpointDir = t.TempDir()
-	cfg.StepsPerUpdate, cfg.TotalSteps = 64, 128
-	l := startLearner(t, natsURL(port), cfg, spec)
-	startActor(t, natsURL(port), "actor-0", learner.ModeSync, 1, ecfg)
-	select {
-	case <-l.svc.Done():
-	case <-time.After(20 * time.Second):
-		t.Fatal("first run did not finish")
+// TestResumeAtCheckpointVersion: a learner started on a checkpoint
+// directory continues at the saved version and env steps and says so.
+func TestResumeAtCheckpointVersion(t *testing.T) {
+	lnc, anc := startServer(t)
+	cfg := testConfig()
+	cfg.CheckpointDir, cfg.CheckpointEvery = t.TempDir(), 1
+	svc, err := learner.NewService(cfg, testSpec, lnc, prometheus.NewRegistry(), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	l.stop(t)
-	l2 := startLearner(t, natsURL(port), cfg, spec)
-	select {
-	case <-l2.svc.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("resumed finished run is not done")
+	updates := make(chan learner.UpdateEvent, 4)
+	svc.SetHooks(learner.Hooks{Update: func(u learner.UpdateEvent) { updates <- u }})
+	if err := svc.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	epoch := latest(t, anc).Epoch
+	publish(t, anc, rollout(1, 0, epoch))
+	if u := <-updates; u.Checkpoint == "" {
+		t.Fatalf("no checkpoint after update 1 with checkpoint_every 1: %+v", u)
+	}
+	if err := svc.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	again, err := learner.NewService(cfg, testSpec, lnc, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := again.Status(); st.Version != 1 || st.EnvSteps != 8 || st.Updates != 1 {
+		t.Fatalf("resumed at %+v, want version 1 after 8 env steps", st)
+	}
+	if err := again.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close(context.Background())
+	if w := latest(t, anc); w.Version != 1 || w.Epoch == epoch {
+		t.Fatalf("resumed learner serves version %d epoch %x (old epoch %x)", w.Version, w.Epoch, epoch)
+	}
+	if got := testutil.CollectAndCount(reg, "podmedic_learner_policy_version"); got != 1 {
+		t.Fatalf("%d policy version series", got)
 	}
 }

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+
+	"podmedic/internal/atomicfile"
 )
 
 // SnapshotMagic starts every snapshot file; the msgpack Weights follows.
@@ -38,48 +39,8 @@ func WriteSnapshotFile(path string, w *Weights) error {
 	if err != nil {
 		return fmt.Errorf("write snapshot %s: %w", path, err)
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write snapshot: %w", err)
-	}
-	tmp := f.Name()
-	if err := writeAndSync(f, b); err != nil {
-		_ = os.Remove(tmp)
+	if err := atomicfile.Write(path, b); err != nil {
 		return fmt.Errorf("write snapshot %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write snapshot: %w", err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("write snapshot %s: %w", path, err)
-	}
-	return nil
-}
-
-func writeAndSync(f *os.File, b []byte) error {
-	_, err := f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory: %w", err)
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory: %w", err)
 	}
 	return nil
 }

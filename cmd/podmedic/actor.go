@@ -8,10 +8,14 @@ import (
 	"io"
 	"os"
 
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"podmedic/actor"
+	"podmedic/envsim"
+	"podmedic/protocol"
 )
 
 // runActor runs one actor process: K simulated clusters stepped with the
@@ -50,7 +54,7 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return flagError{fmt.Errorf("--envs: want 1..1024, got %d", *envs)}
 	}
 	cfg := d
-	cfg.ID, cfg.Run, cfg.Mode, cfg.Horizon, cfg.Seed, cfg.MaxRollouts = *id, *run, actor.Mode(*mode), *horizon, *seed, *maxRollouts
+	cfg.ID, cfg.Run, cfg.Mode, cfg.Horizon, cfg.Seed, cfg.MaxRollouts = *id, *run, protocol.Mode(*mode), *horizon, *seed, *maxRollouts
 	cfg.MaxAhead = *maxAhead
 	if cfg.Seed == 0 {
 		h := fnv.New64a()
@@ -89,4 +93,23 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runErr
 	}
 	return nil
+}
+
+// startActor connects one actor to NATS and builds its environments.
+func startActor(cfg actor.Config, ecfg envsim.Config, envs int, nf natsFlags, m *actor.Metrics, log hclog.Logger) (*actor.Actor, *nats.Conn, error) {
+	nc, err := nf.connect("podmedic-"+cfg.ID, log, m.Reconnects.Inc)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev, err := newClusters(ecfg, envs)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	a, err := actor.New(cfg, ev, nc, m, log)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return a, nc, nil
 }

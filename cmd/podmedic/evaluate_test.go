@@ -42,7 +42,7 @@ func evalLearner(t *testing.T, run string, envCfg envsim.Config) (string, *learn
 		t.Fatal(err)
 	}
 	cfg := learner.DefaultServiceConfig()
-	cfg.Run, cfg.Mode, cfg.HeartbeatTimeout, cfg.QueueCapacity = run, learner.ModeAsync, time.Second, 16
+	cfg.Run, cfg.Mode, cfg.HeartbeatTimeout, cfg.QueueCapacity = run, protocol.ModeAsync, time.Second, 16
 	cfg.Hidden = []int{16, 16}
 	svc, err := learner.NewService(cfg, spec, nc, prometheus.NewRegistry(), nil)
 	if err != nil {

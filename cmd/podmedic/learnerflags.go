@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"podmedic/learner"
+	"podmedic/learner/ppo"
+	"podmedic/protocol"
 )
 
 // learnerFlags configure the learner service, in train and learner.
@@ -31,7 +33,7 @@ type learnerFlags struct {
 	entCoef         float64
 }
 
-func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string, defaultMode learner.Mode) {
+func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string, defaultMode protocol.Mode) {
 	d := learner.DefaultServiceConfig()
 	p := d.PPO
 	fs.StringVar(&l.run, "run", defaultRun, "run name: every process of one run uses the same (subjects podmedic.<run>.*)")
@@ -56,7 +58,7 @@ func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string, defaultMode
 func (l *learnerFlags) config(set map[string]bool, stepsPerUpdate int64) (learner.ServiceConfig, error) {
 	c := learner.DefaultServiceConfig()
 	c.StepsPerUpdate = stepsPerUpdate
-	c.Run, c.Mode, c.MaxPolicyLag = l.run, learner.Mode(l.mode), l.maxLag
+	c.Run, c.Mode, c.MaxPolicyLag = l.run, protocol.Mode(l.mode), l.maxLag
 	c.TotalSteps, c.CheckpointEvery, c.KeepCheckpoints = l.totalSteps, l.checkpointEvery, l.keep
 	c.HeartbeatTimeout, c.QueueCapacity, c.Seed = l.heartbeat, l.queue, l.seed
 	hidden, err := parseInts(l.hidden)
@@ -110,10 +112,10 @@ func parseInts(s string) ([]int, error) {
 
 // readPPOConfig reads PPO hyperparameters over the defaults, refusing
 // unknown fields.
-func readPPOConfig(path string) (learner.PPOConfig, error) {
+func readPPOConfig(path string) (ppo.Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return learner.PPOConfig{}, fmt.Errorf("read --ppo-config: %w", err)
+		return ppo.Config{}, fmt.Errorf("read --ppo-config: %w", err)
 	}
 	defer f.Close()
 	c, err := learner.DecodePPOConfig(f)

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"podmedic/learner"
+	"podmedic/protocol"
 )
 
 func TestRunExitCodes(t *testing.T) {
@@ -50,7 +50,7 @@ func TestFlagsFromEnvironmentLoseToCommandLine(t *testing.T) {
 	t.Setenv("PODMEDIC_LR", "0.001")
 	var lf learnerFlags
 	fs := newFlagSet("x", "x", &bytes.Buffer{})
-	lf.register(fs, "r", learner.ModeAsync)
+	lf.register(fs, "r", protocol.ModeAsync)
 	if err := parseFlags(fs, []string{"--epochs", "5"}); err != nil {
 		t.Fatal(err)
 	}

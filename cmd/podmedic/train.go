@@ -5,25 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.yaml.in/yaml/v3"
 
-	"podmedic/actor"
 	"podmedic/envsim"
 	"podmedic/eval"
-	"podmedic/internal/natsserver"
 	"podmedic/learner"
 	"podmedic/protocol"
+	"podmedic/train"
 )
 
 // Defaults of `podmedic train` (and so `make run`): sized to finish in a
@@ -36,7 +29,8 @@ const (
 )
 
 // runTrain is the one-command mode: an embedded NATS server, the learner
-// and N actors in one process, all talking over NATS on loopback.
+// and N actors in one process, all talking over NATS on loopback
+// (podmedic/train).
 func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("train", "train [--steps N] [--actors N] [--out DIR] [flags]", stderr)
 	var lf learnerFlags
@@ -44,7 +38,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Sync by default: one-command runs are exactly reproducible with a
 	// seed, and on one machine sync costs little throughput (measured:
 	// 45k env steps/s against 49-52k for async on 2 cores).
-	lf.register(fs, "train", learner.ModeSync)
+	lf.register(fs, "train", protocol.ModeSync)
 	ef.register(fs)
 	out := fs.String("out", "", "run directory (default runs/<run>-<time>)")
 	fs.Int64Var(&lf.totalSteps, "steps", defaultTrainSteps, "env steps to train for (all actors together)")
@@ -73,12 +67,11 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case lf.totalSteps < 1:
 		return flagError{fmt.Errorf("--steps: want >= 1, got %d", lf.totalSteps)}
 	}
-	scfg, err := lf.config(set, int64(*actors**envs**horizon))
+	cfg := train.DefaultConfig()
+	cfg.Actors, cfg.EnvsPerActor, cfg.Horizon = *actors, *envs, *horizon
+	scfg, err := lf.config(set, cfg.StepsPerUpdate())
 	if err != nil {
 		return err
-	}
-	if scfg.Mode == learner.ModeSync {
-		scfg.MinActors = *actors
 	}
 	ecfg, err := ef.config(set["scenario"])
 	if err != nil {
@@ -98,35 +91,26 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	scfg.CheckpointDir = filepath.Join(dir, "checkpoints")
 	scfg.ProgressPath = filepath.Join(dir, "progress.csv")
+	cfg.Learner, cfg.ActionNames, cfg.ObsNames = scfg, spec.ActionNames, spec.ObsNames
+	cfg.Log, cfg.Registry = log, newRegistry()
+	tr, err := train.New(cfg, func(int) (envsim.Env, error) { return envsim.New(ecfg) }, train.Callbacks{})
+	if errors.Is(err, train.ErrConfig) {
+		return flagError{err}
+	}
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(scfg.CheckpointDir, 0o755); err != nil {
 		return fmt.Errorf("create run directory: %w", err)
 	}
-	if err := writeRunConfig(filepath.Join(dir, "config.yaml"), scfg, ecfg, *actors, *envs, *horizon); err != nil {
+	if err := writeRunConfig(filepath.Join(dir, "config.yaml"), tr.LearnerConfig(), ecfg, *actors, *envs, *horizon); err != nil {
 		return err
 	}
-
-	ns, err := natsserver.Start(natsserver.Config{Port: -1})
-	if err != nil {
-		return err
+	if err := tr.Open(ctx); err != nil {
+		_, closeErr := tr.Close(context.Background())
+		return errors.Join(err, closeErr)
 	}
-	defer func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	}()
-	nf := natsFlags{url: ns.ClientURL()}
-	reg := newRegistry()
-	lnc, err := nf.connect("podmedic-learner", log, nil)
-	if err != nil {
-		return err
-	}
-	defer lnc.Close()
-	svc, err := learner.NewService(scfg, spec, lnc, reg, log)
-	if err != nil {
-		return err
-	}
-	if err := svc.Open(ctx); err != nil {
-		return err
-	}
+	svc := tr.Service()
 	stopHTTP, err := serveHTTP(httpAddr, svc.Handler(), log)
 	if err != nil && !set["http"] && *httpAddr != "" {
 		// The default port is taken (another run?): a one-command run
@@ -136,64 +120,34 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		stopHTTP, err = serveHTTP(httpAddr, svc.Handler(), log)
 	}
 	if err != nil {
-		closeErr := svc.Close(context.Background())
+		_, closeErr := tr.Close(context.Background())
 		return errors.Join(err, closeErr)
 	}
 	defer stopHTTP()
 
-	am := actor.NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"run": scfg.Run}, reg))
-	actx, stopActors := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	actorErrs := make([]error, *actors)
-	for i := 0; i < *actors; i++ {
-		acfg := actor.DefaultConfig()
-		acfg.ID, acfg.Run, acfg.Mode = fmt.Sprintf("actor-%d", i), scfg.Run, actor.Mode(scfg.Mode)
-		acfg.Horizon, acfg.Seed = *horizon, scfg.Seed*1_000_003+uint64(i)
-		a, nc, err := startActor(acfg, ecfg, *envs, nf, am, log)
-		if err != nil {
-			stopActors()
-			wg.Wait()
-			return errors.Join(err, svc.Close(context.Background()))
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			actorErrs[i] = a.Run(actx)
-			// Drain flushes the last rollout and heartbeat, then closes.
-			if err := nc.Drain(); err != nil {
-				log.Debug("drain actor connection", "actor", i, "error", err)
-			}
-		}(i)
-	}
-
+	total := tr.LearnerConfig().TotalSteps
 	fmt.Fprintf(stdout, "training %s: %d actors x %d envs x %d steps per rollout, %s mode, %d env steps; run directory %s\n",
-		scfg.Run, *actors, *envs, *horizon, scfg.Mode, scfg.TotalSteps, dir)
+		scfg.Run, *actors, *envs, *horizon, scfg.Mode, total, dir)
 	if st := svc.Status(); st.Version > 0 {
-		fmt.Fprintf(stdout, "resuming the run in %s at policy version %d, %d of %d env steps done\n", dir, st.Version, st.EnvSteps, scfg.TotalSteps)
+		fmt.Fprintf(stdout, "resuming the run in %s at policy version %d, %d of %d env steps done\n", dir, st.Version, st.EnvSteps, total)
 	}
 	if *httpAddr != "" {
 		fmt.Fprintf(stdout, "metrics on http://%s/metrics, latest policy on http://%s/v1/policy\n", *httpAddr, *httpAddr)
 	}
 	started := time.Now()
-	interrupted := watchProgress(ctx, svc, stdout, scfg.TotalSteps, started)
-	stopActors()
-	wg.Wait()
-	closeErr := svc.Close(context.Background())
+	interrupted := watchProgress(ctx, svc, stdout, total, started)
+	res, closeErr := tr.Close(context.Background())
 	if closeErr != nil {
 		return fmt.Errorf("stop learner: %w", closeErr)
 	}
-	if err := errors.Join(actorErrs...); err != nil && !errors.Is(err, context.Canceled) {
-		log.Warn("actor stopped with an error", "error", err)
-	}
 	snapPath := filepath.Join(dir, "policy.snapshot")
-	if err := saveSnapshot(svc.Snapshot(), snapPath); err != nil {
-		return err
+	if err := protocol.WriteSnapshotFile(snapPath, res.Weights); err != nil {
+		return fmt.Errorf("write final policy: %w", err)
 	}
-	st := svc.Status()
 	curves, curvesErr := eval.WriteCurves(scfg.ProgressPath, dir)
 	fmt.Fprintf(stdout, "\ntrained %d env steps in %s (%.0f steps/s), policy version %d; final policy %s\n",
-		st.EnvSteps, time.Since(started).Round(time.Second), float64(st.EnvSteps)/time.Since(started).Seconds(), st.Version, snapPath)
-	if b, err := readBreakdown(reg, time.Since(started)); err == nil {
+		res.EnvSteps, time.Since(started).Round(time.Second), float64(res.EnvSteps)/time.Since(started).Seconds(), res.Version, snapPath)
+	if b, err := readBreakdown(tr.Registry(), time.Since(started)); err == nil {
 		b.print(stdout, *actors)
 	}
 	if curvesErr != nil {
@@ -211,25 +165,6 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	return nil
-}
-
-// startActor connects one actor to NATS and builds its environments.
-func startActor(cfg actor.Config, ecfg envsim.Config, envs int, nf natsFlags, m *actor.Metrics, log hclog.Logger) (*actor.Actor, *nats.Conn, error) {
-	nc, err := nf.connect("podmedic-"+cfg.ID, log, m.Reconnects.Inc)
-	if err != nil {
-		return nil, nil, err
-	}
-	ev, err := newClusters(ecfg, envs)
-	if err != nil {
-		nc.Close()
-		return nil, nil, err
-	}
-	a, err := actor.New(cfg, ev, nc, m, log)
-	if err != nil {
-		nc.Close()
-		return nil, nil, err
-	}
-	return a, nc, nil
 }
 
 // watchProgress prints a progress line until the learner is done or ctx
@@ -283,48 +218,6 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
-
-// serveHTTP serves h on *addr until the returned stop is called, and
-// rewrites *addr to the address actually bound (port 0 picks one). An
-// empty address serves nothing.
-func serveHTTP(addr *string, h http.Handler, log hclog.Logger) (stop func(), err error) {
-	if *addr == "" {
-		return func() {}, nil
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on --http %s: %w", *addr, err)
-	}
-	*addr = ln.Addr().String()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("http server failed", "error", err)
-		}
-	}()
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			log.Warn("http shutdown", "error", err)
-		}
-		<-done
-	}, nil
-}
-
-// saveSnapshot writes the learner's encoded weights as a snapshot file.
-func saveSnapshot(data []byte, path string) error {
-	w, err := protocol.DecodeWeights(data, protocol.SnapshotLimits())
-	if err != nil {
-		return fmt.Errorf("final policy: %w", err)
-	}
-	if err := protocol.WriteSnapshotFile(path, w); err != nil {
-		return fmt.Errorf("write final policy: %w", err)
-	}
-	return nil
 }
 
 // writeRunConfig records the resolved configuration of a run.

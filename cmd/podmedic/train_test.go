@@ -46,7 +46,7 @@ func TestTrainWritesARunDirectory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if uint64(len(rows)) != 1+w.Version || strings.Join(rows[0], ",") != strings.Join(learner.ProgressColumns, ",") {
+	if uint64(len(rows)) != 1+w.Version || strings.Join(rows[0], ",") != strings.Join(learner.ProgressColumns(), ",") {
 		t.Fatalf("progress.csv has %d rows, header %v", len(rows), rows[0])
 	}
 	if _, err := os.Stat(filepath.Join(dir, "config.yaml")); err != nil {

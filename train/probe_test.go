@@ -1,4 +1,4 @@
-package learner
+package train_test
 
 import (
 	"context"
@@ -8,25 +8,28 @@ import (
 
 	"podmedic/envsim"
 	"podmedic/policy"
+	"podmedic/train"
 )
 
 // Probe environments (after Andy Jones, "Debugging RL, Without the
 // Agonizing Pain"): each isolates one part of the learner, so a failing
-// probe names the broken part.
+// probe names the broken part. They train over the wire like any run. The
+// wire carries policies of at least two actions, so the probes whose
+// action does not matter have two that pay alike.
 
 // probeEnv is a small configurable episodic environment.
 type probeEnv struct {
-	obsSize, actions int
-	rng              *rand.Rand
-	t                int
-	sign             float32
+	actions int
+	rng     *rand.Rand
+	t       int
+	sign    float32
 	// step returns the reward and end flags for (t, sign, action).
 	step func(e *probeEnv, action int) (float64, bool, bool)
 	// obs writes the observation for the current state.
 	obs func(e *probeEnv, o []float32)
 }
 
-func (e *probeEnv) ObservationSize() int { return e.obsSize }
+func (e *probeEnv) ObservationSize() int { return 1 }
 func (e *probeEnv) NumActions() int      { return e.actions }
 
 func (e *probeEnv) Reset(seed uint64, o []float32) {
@@ -52,20 +55,20 @@ func signObs(e *probeEnv, o []float32) { o[0] = e.sign }
 // probes returns the environments by name.
 func probes() map[string]func() envsim.Env {
 	return map[string]func() envsim.Env{
-		// (1) one action, one step, reward 1: value -> 1.
+		// (1) one step, reward 1 whatever the action: value -> 1.
 		"constant": func() envsim.Env {
-			return &probeEnv{obsSize: 1, actions: 1, obs: zeroObs,
+			return &probeEnv{actions: 2, obs: zeroObs,
 				step: func(*probeEnv, int) (float64, bool, bool) { return 1, true, false }}
 		},
 		// (2) observation +-1, reward = observation: value tracks it.
 		"obs reward": func() envsim.Env {
-			return &probeEnv{obsSize: 1, actions: 1, obs: signObs,
+			return &probeEnv{actions: 2, obs: signObs,
 				step: func(e *probeEnv, _ int) (float64, bool, bool) { return float64(e.sign), true, false }}
 		},
 		// (3) two steps, observation is the step index, reward 1 only at
 		// the end: V(0) = gamma, V(1) = 1.
 		"delayed reward": func() envsim.Env {
-			return &probeEnv{obsSize: 1, actions: 1, obs: func(e *probeEnv, o []float32) { o[0] = float32(e.t) },
+			return &probeEnv{actions: 2, obs: func(e *probeEnv, o []float32) { o[0] = float32(e.t) },
 				step: func(e *probeEnv, _ int) (float64, bool, bool) {
 					if e.t == 1 {
 						return 1, true, false
@@ -75,12 +78,12 @@ func probes() map[string]func() envsim.Env {
 		},
 		// (4) two actions, action 1 pays +1, action 0 pays -1.
 		"action reward": func() envsim.Env {
-			return &probeEnv{obsSize: 1, actions: 2, obs: zeroObs,
+			return &probeEnv{actions: 2, obs: zeroObs,
 				step: func(_ *probeEnv, a int) (float64, bool, bool) { return float64(2*a - 1), true, false }}
 		},
 		// (5) observation +-1, action 1 pays when it is +1, action 0 when -1.
 		"obs and action reward": func() envsim.Env {
-			return &probeEnv{obsSize: 1, actions: 2, obs: signObs,
+			return &probeEnv{actions: 2, obs: signObs,
 				step: func(e *probeEnv, a int) (float64, bool, bool) {
 					if (a == 1) == (e.sign > 0) {
 						return 1, true, false
@@ -92,58 +95,70 @@ func probes() map[string]func() envsim.Env {
 		// observation: only bootstrapping on truncation gives V = 1/(1-gamma);
 		// treating truncation as termination gives about 3.
 		"truncation bootstrap": func() envsim.Env {
-			return &probeEnv{obsSize: 1, actions: 1, obs: zeroObs,
+			return &probeEnv{actions: 2, obs: zeroObs,
 				step: func(e *probeEnv, _ int) (float64, bool, bool) { return 1, false, e.t == 3 }}
 		},
 	}
 }
 
-func probeConfig(steps int64) TrainConfig {
-	c := DefaultTrainConfig()
-	c.NumEnvs, c.Horizon, c.TotalSteps = 8, 32, steps
-	c.Hidden = []int{16}
-	c.NormalizeObs = false
-	c.PPO.LearningRate = 3e-3
-	c.PPO.Epochs = 4
-	c.PPO.AnnealLR = false
+// probeConfig is one actor of 8 envs x 32 steps (256 samples per update)
+// for updates updates.
+func probeConfig(updates int) train.Config {
+	c := train.DefaultConfig()
+	c.Learner.Run = "probe"
+	c.Actors, c.EnvsPerActor, c.Horizon = 1, 8, 32
+	c.Learner.TotalSteps = int64(updates) * c.StepsPerUpdate()
+	c.Learner.Hidden = []int{16}
+	c.Learner.NormalizeObs = false
+	c.Learner.PPO.LearningRate = 3e-3
+	c.Learner.PPO.Epochs = 4
+	c.Learner.PPO.MinibatchSize = 64
+	c.Learner.PPO.AnnealLR = false
 	return c
 }
 
-func trainProbe(t *testing.T, name string, cfg TrainConfig) *TrainResult {
+// trainProbe trains on a probe and checks on every update that the first
+// minibatch's ratio is exactly 1: the learner recomputes bitwise the
+// log-probabilities the actor sent.
+func trainProbe(t *testing.T, name string, cfg train.Config) *train.Result {
 	t.Helper()
 	mk := probes()[name]
-	res, err := Train(context.Background(), cfg, func(int) (envsim.Env, error) { return mk(), nil }, nil)
+	res, err := train.Run(context.Background(), cfg, func(int) (envsim.Env, error) { return mk(), nil }, train.Callbacks{
+		OnUpdate: func(u *train.Update) error {
+			if u.Stats.FirstRatioDev != 0 || u.Stats.Skipped {
+				t.Errorf("update %d: first ratio deviation %g, skipped %v", u.Update, u.Stats.FirstRatioDev, u.Stats.Skipped)
+			}
+			return nil
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for u, st := range res.Stats {
-		if st.FirstRatioDev != 0 || st.Skipped {
-			t.Fatalf("update %d: first ratio deviation %g, skipped %v", u, st.FirstRatioDev, st.Skipped)
-		}
+	if res.StopReason != train.StopBudget {
+		t.Fatalf("stopped by %q, want the budget", res.StopReason)
 	}
 	return res
 }
 
 // evalProbe returns the value and the probability of action 1 at a raw
-// observation, through a snapshot-built Agent path for the normaliser.
-func evalProbe(t *testing.T, res *TrainResult, x float32) (value, p1 float64) {
+// observation, through the final snapshot's normaliser and network.
+func evalProbe(t *testing.T, res *train.Result, x float32) (value, p1 float64) {
 	t.Helper()
-	snap := res.Snapshot(nil)
-	norm, err := policy.NormalizerFromState(snap.Normalizer)
+	norm, err := policy.NormalizerFromState(res.Snapshot.Normalizer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := policy.NewFromParams(res.Snapshot.Arch, res.Snapshot.Params)
 	if err != nil {
 		t.Fatal(err)
 	}
 	obs := []float32{x}
 	norm.Normalize(obs, obs)
-	ws := res.Net.NewWorkspace(1)
+	ws := net.NewWorkspace(1)
 	ws.Forward(obs, 1)
-	logits := ws.Logits()
-	if len(logits) > 1 {
-		lp := make([]float64, len(logits))
-		policy.LogSoftmax(logits, lp)
-		p1 = math.Exp(lp[1])
-	}
-	return ws.Values()[0], p1
+	lp := make([]float64, 2)
+	policy.LogSoftmax(ws.Logits(), lp)
+	return ws.Values()[0], math.Exp(lp[1])
 }
 
 func TestProbeValue(t *testing.T) {
@@ -161,10 +176,10 @@ func TestProbeValue(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := probeConfig(8 * 32 * 40)
+			cfg := probeConfig(40)
 			if tc.name == "truncation bootstrap" {
-				cfg.PPO.Gamma = 0.9
-				cfg.TotalSteps = 8 * 32 * 100
+				cfg = probeConfig(100)
+				cfg.Learner.PPO.Gamma = 0.9
 			}
 			res := trainProbe(t, tc.name, cfg)
 			for i, x := range tc.obs {
@@ -190,8 +205,8 @@ func TestProbePolicy(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := probeConfig(8 * 32 * 40)
-			cfg.NormalizeObs = tc.normalize
+			cfg := probeConfig(40)
+			cfg.Learner.NormalizeObs = tc.normalize
 			res := trainProbe(t, tc.name, cfg)
 			for i, x := range tc.obs {
 				_, p1 := evalProbe(t, res, x)
@@ -199,8 +214,7 @@ func TestProbePolicy(t *testing.T) {
 					t.Errorf("P(action 1 | %v) = %.4f, want %.0f: suspect %s", x, p1, tc.wantP1[i], tc.part)
 				}
 			}
-			snap := res.Snapshot(map[string]string{"probe": tc.name})
-			agent, err := policy.NewAgent(snap, true, nil)
+			agent, err := policy.NewAgent(res.Snapshot, true, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,4 @@
-package learner_test
+package train_test
 
 import (
 	"math"
@@ -61,8 +61,8 @@ func TestGarbageOnEverySubject(t *testing.T) {
 	defer stopNATS(ns)
 	ecfg := testEnvConfig(t)
 	spec := testSpec(t, ecfg)
-	l := startLearner(t, natsURL(port), testServiceConfig(learner.ModeAsync), spec)
-	a := startActor(t, natsURL(port), "actor-0", learner.ModeAsync, 1, ecfg)
+	l := startLearner(t, natsURL(port), testServiceConfig(protocol.ModeAsync), spec)
+	a := startActor(t, natsURL(port), "actor-0", protocol.ModeAsync, 1, ecfg)
 	waitFor(t, 20*time.Second, "version 2", func() bool { return l.version() >= 2 })
 
 	subj, err := protocol.NewSubjects(testRun)

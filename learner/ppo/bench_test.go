@@ -1,4 +1,4 @@
-package learner
+package ppo
 
 import (
 	"testing"
@@ -14,12 +14,12 @@ var sinkStats mbStats
 func BenchmarkPPOMinibatch(b *testing.B) {
 	rng := testRNG(40)
 	net, _ := policy.New(policy.DefaultArch(20, 7), rng)
-	p, err := NewPPO(net, DefaultPPOConfig(), 100, rng)
+	p, err := New(net, DefaultConfig(), 100, rng)
 	if err != nil {
 		b.Fatal(err)
 	}
 	seg := randomSegment(b, net, 8, 128, 0.1, rng)
-	p.loadBatch([]Segment{seg}, seg.Len(), 20)
+	p.batch.load([]Segment{seg}, seg.Len(), 20, 0.99, 0.95)
 	idx := make([]int, 64)
 	for i := range idx {
 		idx[i] = i * 13 % seg.Len()
@@ -41,7 +41,7 @@ var sinkUpdate UpdateStats
 func BenchmarkPPOUpdate(b *testing.B) {
 	rng := testRNG(41)
 	net, _ := policy.New(policy.DefaultArch(20, 7), rng)
-	p, err := NewPPO(net, DefaultPPOConfig(), 1<<30, rng)
+	p, err := New(net, DefaultConfig(), 1<<30, rng)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package learner_test
+package train_test
 
 import (
 	"context"
@@ -83,7 +83,7 @@ func testSpec(t testing.TB, cfg envsim.Config) learner.EnvSpec {
 }
 
 // testServiceConfig is small enough that an update takes milliseconds.
-func testServiceConfig(mode learner.Mode) learner.ServiceConfig {
+func testServiceConfig(mode protocol.Mode) learner.ServiceConfig {
 	c := learner.DefaultServiceConfig()
 	c.Run, c.Mode, c.HeartbeatTimeout, c.QueueCapacity = testRun, mode, time.Second, 16
 	c.Hidden = []int{16, 16}
@@ -156,15 +156,15 @@ type actorProc struct {
 	stopped sync.Once
 }
 
-func startActor(t testing.TB, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config, tune ...func(*actor.Config)) *actorProc {
+func startActor(t testing.TB, url string, id string, mode protocol.Mode, seed uint64, ecfg envsim.Config, tune ...func(*actor.Config)) *actorProc {
 	t.Helper()
 	return startActorSized(t, url, id, mode, seed, ecfg, 2, 16, tune...)
 }
 
-func startActorSized(t testing.TB, url string, id string, mode learner.Mode, seed uint64, ecfg envsim.Config, numEnvs, horizon int, tune ...func(*actor.Config)) *actorProc {
+func startActorSized(t testing.TB, url string, id string, mode protocol.Mode, seed uint64, ecfg envsim.Config, numEnvs, horizon int, tune ...func(*actor.Config)) *actorProc {
 	t.Helper()
 	cfg := actor.DefaultConfig()
-	cfg.ID, cfg.Run, cfg.Mode, cfg.Horizon, cfg.Seed = id, testRun, actor.Mode(mode), horizon, seed
+	cfg.ID, cfg.Run, cfg.Mode, cfg.Horizon, cfg.Seed = id, testRun, mode, horizon, seed
 	cfg.HeartbeatInterval, cfg.SyncWait, cfg.WeightsTimeout = 100*time.Millisecond, time.Second, 500*time.Millisecond
 	for _, f := range tune {
 		f(&cfg)

@@ -1,4 +1,4 @@
-package learner
+package ppo
 
 import (
 	"math"
@@ -13,9 +13,9 @@ func TestPPOSetProgressDrivesAnnealing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := DefaultPPOConfig()
+	cfg := DefaultConfig()
 	cfg.Epochs = 1
-	p, err := NewPPO(net, cfg, 10, rng)
+	p, err := New(net, cfg, 10, rng)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,9 @@
-package learner
+package ppo
 
 import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"strings"
 	"testing"
 
 	"podmedic/policy"
@@ -68,16 +67,16 @@ func TestPPOGradientCheck(t *testing.T) {
 			for i, p := range net.Params() { // break the 0.01 head gain so the policy is not uniform
 				net.Params()[i] = p + 0.4*rng.NormFloat64()
 			}
-			cfg := DefaultPPOConfig()
+			cfg := DefaultConfig()
 			cfg.MinibatchSize = 24
 			cfg.EntCoef = 0.05
 			cfg.ClipRangeVF = tc.vfClip
-			p, err := NewPPO(net, cfg, 10, rng)
+			p, err := New(net, cfg, 10, rng)
 			if err != nil {
 				t.Fatal(err)
 			}
 			seg := randomSegment(t, net, 3, 8, 0.5, rng)
-			p.loadBatch([]Segment{seg}, seg.Len(), arch.ObsSize)
+			p.batch.load([]Segment{seg}, seg.Len(), arch.ObsSize, cfg.Gamma, cfg.GAELambda)
 			idx := make([]int, seg.Len())
 			for i := range idx {
 				idx[i] = i
@@ -109,7 +108,7 @@ func TestPPOGradientCheck(t *testing.T) {
 func TestPPOFirstRatioIsOne(t *testing.T) {
 	rng := testRNG(2)
 	net, _ := policy.New(policy.DefaultArch(6, 4), rng)
-	p, err := NewPPO(net, DefaultPPOConfig(), 5, rng)
+	p, err := New(net, DefaultConfig(), 5, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,10 +133,10 @@ func TestPPOFirstRatioIsOne(t *testing.T) {
 func TestPPOAnnealing(t *testing.T) {
 	rng := testRNG(3)
 	net, _ := policy.New(policy.DefaultArch(3, 2), rng)
-	cfg := DefaultPPOConfig()
+	cfg := DefaultConfig()
 	cfg.AnnealClip = true
 	cfg.Epochs = 1
-	p, _ := NewPPO(net, cfg, 4, rng)
+	p, _ := New(net, cfg, 4, rng)
 	want := []float64{1, 0.75, 0.5, 0.25, 0.25}
 	for u, w := range want {
 		st, err := p.Update([]Segment{randomSegment(t, net, 2, 8, 0, rng)})
@@ -153,10 +152,10 @@ func TestPPOAnnealing(t *testing.T) {
 func TestPPOTargetKLStopsEarly(t *testing.T) {
 	rng := testRNG(4)
 	net, _ := policy.New(policy.DefaultArch(3, 4), rng)
-	cfg := DefaultPPOConfig()
+	cfg := DefaultConfig()
 	cfg.TargetKL = 1e-6
 	cfg.LearningRate = 0.05
-	p, _ := NewPPO(net, cfg, 4, rng)
+	p, _ := New(net, cfg, 4, rng)
 	st, err := p.Update([]Segment{randomSegment(t, net, 2, 64, 0, rng)})
 	if err != nil {
 		t.Fatal(err)
@@ -171,7 +170,7 @@ func TestPPOTargetKLStopsEarly(t *testing.T) {
 func TestPPONaNGuard(t *testing.T) {
 	rng := testRNG(5)
 	net, _ := policy.New(policy.DefaultArch(3, 2), rng)
-	p, _ := NewPPO(net, DefaultPPOConfig(), 4, rng)
+	p, _ := New(net, DefaultConfig(), 4, rng)
 	good := randomSegment(t, net, 2, 32, 0, rng)
 	if _, err := p.Update([]Segment{good}); err != nil {
 		t.Fatal(err)
@@ -206,7 +205,7 @@ func TestPPONaNGuard(t *testing.T) {
 func TestPPORejectsBadSegment(t *testing.T) {
 	rng := testRNG(6)
 	net, _ := policy.New(policy.DefaultArch(3, 2), rng)
-	p, _ := NewPPO(net, DefaultPPOConfig(), 4, rng)
+	p, _ := New(net, DefaultConfig(), 4, rng)
 	seg := randomSegment(t, net, 2, 4, 0, rng)
 	seg.Actions[3] = 7
 	if _, err := p.Update([]Segment{seg}); !errors.Is(err, ErrSegment) {
@@ -214,36 +213,5 @@ func TestPPORejectsBadSegment(t *testing.T) {
 	}
 	if _, err := p.Update(nil); !errors.Is(err, ErrNoData) {
 		t.Fatalf("got %v, want ErrNoData", err)
-	}
-}
-
-func TestDecodePPOConfig(t *testing.T) {
-	cases := []struct {
-		name    string
-		doc     string
-		wantErr string // substring naming the field, "" for success
-		check   func(c PPOConfig) bool
-	}{
-		{"empty gives defaults", "", "", func(c PPOConfig) bool { return c.Gamma == 0.99 && c.Epochs == 10 }},
-		{"yaml override", "gamma: 0.9\nepochs: 4\n", "", func(c PPOConfig) bool { return c.Gamma == 0.9 && c.Epochs == 4 && c.ClipRange == 0.2 }},
-		{"json", `{"clip_range": 0.1, "target_kl": 0.02}`, "", func(c PPOConfig) bool { return c.ClipRange == 0.1 && c.TargetKL == 0.02 }},
-		{"unknown field", "gama: 0.9\n", "gama", nil},
-		{"bad gamma", "gamma: 1.5\n", "gamma", nil},
-		{"bad minibatch", "minibatch_size: 1\n", "minibatch_size", nil},
-		{"bad adam eps", "adam_eps: 0\n", "adam_eps", nil},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			c, err := DecodePPOConfig(strings.NewReader(tc.doc))
-			if tc.wantErr != "" {
-				if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("got %v, want ErrConfig naming %s", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || !tc.check(c) {
-				t.Fatalf("got %+v, %v", c, err)
-			}
-		})
 	}
 }
