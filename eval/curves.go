@@ -43,7 +43,7 @@ var (
 )
 
 // progressColumns are the columns of the learner's progress.csv that the
-// curves use (learner.ProgressColumns holds all of them).
+// curves use (learner.ProgressColumns() lists all of them).
 var progressColumns = []string{
 	"env_steps", "steps_per_second", "return_mean", "return_min", "return_max", "episode_length",
 	"policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction", "explained_variance",

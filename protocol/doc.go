@@ -20,7 +20,8 @@
 // allocates nothing. Each message type also implements the library's
 // Marshaler and Unmarshaler, so msgpack.Marshal writes the same bytes.
 //
-// The package must never import other podmedic packages, hold global mutable
+// The package must never import other podmedic packages (but
+// internal/atomicfile, for snapshot files), hold global mutable
 // state (beyond a small cache of reusable Encoders and Decoders), do I/O
 // other than snapshot files, or panic on input from the wire.
 package protocol
