@@ -47,6 +47,8 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	horizon := fs.Int("horizon", defaultTrainHorizon, "steps per environment per rollout")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "address of /metrics, /healthz and /v1/policy (empty disables)")
 	evalEpisodes := fs.Int("eval-episodes", 5, "episodes per scenario and policy in the closing evaluation (DIR/eval); 0 skips it")
+	evalEvery := fs.Int("eval-every", 250, "evaluate the current policy every this many updates on every training scenario, fixed seeds (DIR/eval-curve.csv, curve-eval.png); 0 disables")
+	evalCurveEpisodes := fs.Int("eval-curve-episodes", 2, "episodes per scenario in each periodic evaluation")
 	logLevel := fs.String("log-level", "warn", "log level (trace, debug, info, warn, error)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -64,6 +66,10 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return flagError{fmt.Errorf("--horizon: want 1..4096, got %d", *horizon)}
 	case *evalEpisodes < 0:
 		return flagError{fmt.Errorf("--eval-episodes: want >= 0, got %d", *evalEpisodes)}
+	case *evalEvery < 0:
+		return flagError{fmt.Errorf("--eval-every: want >= 0, got %d", *evalEvery)}
+	case *evalCurveEpisodes < 1 || *evalCurveEpisodes > 1000:
+		return flagError{fmt.Errorf("--eval-curve-episodes: want 1..1000, got %d", *evalCurveEpisodes)}
 	case lf.totalSteps < 1:
 		return flagError{fmt.Errorf("--steps: want >= 1, got %d", lf.totalSteps)}
 	}
@@ -93,15 +99,23 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	scfg.ProgressPath = filepath.Join(dir, "progress.csv")
 	cfg.Learner, cfg.ActionNames, cfg.ObsNames = scfg, spec.ActionNames, spec.ObsNames
 	cfg.Log, cfg.Registry = log, newRegistry()
-	tr, err := train.New(cfg, func(int) (envsim.Env, error) { return envsim.New(ecfg) }, train.Callbacks{})
+	if err := os.MkdirAll(scfg.CheckpointDir, 0o755); err != nil {
+		return fmt.Errorf("create run directory: %w", err)
+	}
+	var cb train.Callbacks
+	if *evalEvery > 0 {
+		curve, err := evalCurveCallbacks(&cb, ecfg, *evalEvery, *evalCurveEpisodes, filepath.Join(dir, eval.EvalCurveFile))
+		if err != nil {
+			return err
+		}
+		defer curve.Close()
+	}
+	tr, err := train.New(cfg, func(int) (envsim.Env, error) { return envsim.New(ecfg) }, cb)
 	if errors.Is(err, train.ErrConfig) {
 		return flagError{err}
 	}
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(scfg.CheckpointDir, 0o755); err != nil {
-		return fmt.Errorf("create run directory: %w", err)
 	}
 	if err := writeRunConfig(filepath.Join(dir, "config.yaml"), tr.LearnerConfig(), ecfg, *actors, *envs, *horizon); err != nil {
 		return err
@@ -145,6 +159,12 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("write final policy: %w", err)
 	}
 	curves, curvesErr := eval.WriteCurves(scfg.ProgressPath, dir)
+	if *evalEvery > 0 && curvesErr == nil {
+		png := filepath.Join(dir, eval.CurveEvalFile)
+		if curvesErr = eval.WriteEvalCurveChart(filepath.Join(dir, eval.EvalCurveFile), png); curvesErr == nil {
+			curves = append(curves, png)
+		}
+	}
 	fmt.Fprintf(stdout, "\ntrained %d env steps in %s (%.0f steps/s), policy version %d; final policy %s\n",
 		res.EnvSteps, time.Since(started).Round(time.Second), float64(res.EnvSteps)/time.Since(started).Seconds(), res.Version, snapPath)
 	if b, err := readBreakdown(tr.Registry(), time.Since(started)); err == nil {
@@ -165,6 +185,46 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	return nil
+}
+
+// evalCurveCallbacks makes cb evaluate the current policy every `every`
+// updates on each scenario of the training mix (or the one trained on),
+// episodes each with fixed seeds, and append the result to path.
+func evalCurveCallbacks(cb *train.Callbacks, ecfg envsim.Config, every, episodes int, path string) (*eval.EvalCurveWriter, error) {
+	scenarios := []envsim.Scenario{ecfg.Scenario}
+	if len(ecfg.Scenario.Mix) > 0 {
+		scenarios = scenarios[:0]
+		for _, name := range ecfg.Scenario.Mix {
+			sc, err := envsim.ScenarioByName(name)
+			if err != nil {
+				return nil, fmt.Errorf("eval curve: %w", err)
+			}
+			scenarios = append(scenarios, sc)
+		}
+	}
+	names := make([]string, len(scenarios))
+	for i, sc := range scenarios {
+		names[i] = sc.Name
+	}
+	w, err := eval.OpenEvalCurve(path, names)
+	if err != nil {
+		return nil, err
+	}
+	cb.Eval = &train.Eval{
+		Envs: len(scenarios), Episodes: episodes * len(scenarios), Every: every, Seed: 0xe7a1,
+		NewEnv: func(i int) (envsim.Env, error) {
+			c := ecfg
+			c.Scenario = scenarios[i]
+			return envsim.New(c)
+		},
+	}
+	cb.OnUpdate = func(u *train.Update) error {
+		if u.Eval == nil {
+			return nil
+		}
+		return w.Add(u.Update, u.EnvSteps, u.Eval.MeanReturn, u.Eval.StdReturn, u.Eval.Returns)
+	}
+	return w, nil
 }
 
 // watchProgress prints a progress line until the learner is done or ctx

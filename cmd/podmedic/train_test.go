@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"podmedic/envsim"
+	"podmedic/eval"
 	"podmedic/learner"
 	"podmedic/protocol"
 )
@@ -19,9 +21,24 @@ func TestTrainWritesARunDirectory(t *testing.T) {
 	dir := t.TempDir()
 	var out, errOut bytes.Buffer
 	err := Run(context.Background(), []string{"train", "--steps", "4096", "--actors", "2", "--envs", "2",
-		"--horizon", "64", "--epochs", "2", "--hidden", "16,16", "--http", "", "--out", dir, "--eval-episodes", "0"}, &out, &errOut)
+		"--horizon", "64", "--epochs", "2", "--hidden", "16,16", "--http", "", "--out", dir, "--eval-episodes", "0",
+		"--eval-every", "4", "--eval-curve-episodes", "1"}, &out, &errOut)
 	if err != nil {
 		t.Fatalf("train: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	// The periodic evaluation: a header and a row every 4 updates, one
+	// column per scenario of the training mix.
+	curve, err := os.ReadFile(filepath.Join(dir, eval.EvalCurveFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(curve)), "\n")
+	mixed, _ := envsim.ScenarioByName(envsim.MixedScenarioName)
+	if len(lines) < 3 || len(strings.Split(lines[0], ",")) != 4+len(mixed.Mix) {
+		t.Fatalf("eval curve:\n%s", curve)
+	}
+	if _, err := os.Stat(filepath.Join(dir, eval.CurveEvalFile)); err != nil {
+		t.Fatal(err)
 	}
 	w, err := protocol.ReadSnapshotFile(filepath.Join(dir, "policy.snapshot"))
 	if err != nil {
