@@ -29,7 +29,7 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		"Policies: "+strings.Join(eval.PolicyNames(), ", ")+".", stderr)
 	var nf natsFlags
 	nf.register(fs)
-	source := fs.String("policy", "", "policy source: a snapshot file, nats://HOST:PORT (the learner's policy.latest for --run; \"nats\" uses --nats-url) or http://HOST:PORT (its /v1/policy)")
+	source := fs.String("policy", "", "policy source: a snapshot file, nats://HOST:PORT (the newest in --run's JetStream policy store, else the learner's policy.latest; \"nats\" uses --nats-url) or http://HOST:PORT (its /v1/policy)")
 	run := fs.String("run", "default", "run name of the learner when --policy is nats://")
 	episodes := fs.Int("episodes", 20, "episodes per scenario and policy")
 	scenarios := fs.String("scenarios", "all", "comma-separated scenarios, or all (every built-in scenario and mixed)")
@@ -149,7 +149,7 @@ func fetchPolicy(ctx context.Context, source, run string, nf *natsFlags, stderr 
 	return w, nil
 }
 
-func fetchNATS(ctx context.Context, url, run string, nf *natsFlags, stderr io.Writer) (*protocol.Weights, error) {
+func fetchNATS(ctx context.Context, url, run string, nf *natsFlags, stderr io.Writer) (_ *protocol.Weights, err error) {
 	subj, err := protocol.NewSubjects(run)
 	if err != nil {
 		return nil, flagError{fmt.Errorf("evaluate: --run: %w", err)}
@@ -168,6 +168,16 @@ func fetchNATS(ctx context.Context, url, run string, nf *natsFlags, stderr io.Wr
 		return nil, fmt.Errorf("evaluate: connect to %s: %w", url, err)
 	}
 	defer nc.Close()
+	// The run's policy store first: it answers while no learner runs.
+	if w, ok, storeErr := storedPolicy(ctx, nc, run); ok {
+		return w, nil
+	} else if storeErr != nil {
+		defer func() {
+			if err != nil {
+				err = errors.Join(err, storeErr)
+			}
+		}()
+	}
 	msg, err := nc.RequestWithContext(ctx, subj.PolicyLatest, nil)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: request %s from %s (is a learner with --run %s running?): %w", subj.PolicyLatest, url, run, err)

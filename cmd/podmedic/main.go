@@ -29,6 +29,7 @@ var commands = map[string]command{
 	"learner":     {"run the PPO learner process: trains on actors' rollouts, serves the policy", runLearner},
 	"nats":        {"run a standalone NATS server for multi-process runs", runNATS},
 	"plot":        {"draw training curves (PNG) from a run directory's progress.csv", runPlot},
+	"policy":      {"list or pull a run's policy snapshots from its JetStream store (no learner needed)", runPolicy},
 	"train":       {"train a policy in one process: embedded NATS, learner and actors", runTrain},
 	"simulate":    {"run one episode of a scenario with a policy and draw its timeline", runSimulate},
 
