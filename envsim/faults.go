@@ -149,7 +149,10 @@ func (c *Cluster) startFault(s *Fault) {
 			return
 		}
 		c.releases++
-		t := withFault(c.rs[c.cur].tmpl, s)
+		t := withFault(c.rs[c.cur].tmpl, s, c.magnitude(s))
+		if s.Kind == FaultBadConfig {
+			t.badCrash = c.rng.Float64() < badConfigCrashShare
+		}
 		t.version = c.releases
 		c.newRevision(t)
 		f := c.addActive(s, 0)
@@ -186,6 +189,7 @@ func (c *Cluster) startFault(s *Fault) {
 		return
 	}
 	f := c.addActive(s, k)
+	m := c.magnitude(s)
 	for j := range k {
 		i := int(c.cand[j])
 		p := &c.pods[i]
@@ -197,28 +201,47 @@ func (c *Cluster) startFault(s *Fault) {
 			p.crashLoop = true
 			c.crash(i, crashLoop)
 		case FaultCPUSpike:
-			p.hog = s.Magnitude
+			p.hog = m
 		case FaultMemoryHog:
-			p.memHog = s.Magnitude
+			p.memHog = m
 		case FaultNetworkLatency:
-			p.netLatMs = s.Magnitude
+			p.netLatMs = m
 		case FaultNetworkLoss:
-			p.netLoss = s.Magnitude
+			p.netLoss = m
 		}
 	}
 }
 
-// withFault returns t with the template fault s added.
-func withFault(t template, s *Fault) template {
+// badConfigCrashShare is the share of bad configs that also crash the
+// process (a wrong value read on a start-up path); the others only fail
+// requests (a wrong endpoint, a bad feature flag).
+const badConfigCrashShare = 0.5
+
+// withFault returns t with the template fault s added at magnitude m.
+func withFault(t template, s *Fault, m float64) template {
 	switch s.Kind {
 	case FaultBadConfig:
-		t.badErr = s.Magnitude
+		t.badErr = m
 	case FaultBadRollout:
-		t.errRate, t.latMs = s.Magnitude, badRolloutLatencyMs
+		t.errRate, t.latMs = m, badRolloutLatencyMs
 	case FaultMemoryLeak:
-		t.leakRate = s.Magnitude
+		t.leakRate = m
 	}
 	return t
+}
+
+// magnitude draws one occurrence's magnitude: uniform within
+// MagnitudeJitter of the fault's magnitude (fractions stay in [0, 1]).
+func (c *Cluster) magnitude(s *Fault) float64 {
+	m := s.Magnitude
+	if s.MagnitudeJitter > 0 {
+		m *= 1 + s.MagnitudeJitter*(2*c.rng.Float64()-1)
+	}
+	switch s.Kind {
+	case FaultCPUSpike, FaultNetworkLoss, FaultBadConfig, FaultBadRollout:
+		m = min(m, 1)
+	}
+	return m
 }
 
 // deployFaults puts the template faults marked Deployed into the current
@@ -231,7 +254,10 @@ func (c *Cluster) deployFaults() {
 			continue
 		}
 		c.runs[r].nextStart = -1
-		c.rs[c.cur].tmpl = withFault(c.rs[c.cur].tmpl, s)
+		c.rs[c.cur].tmpl = withFault(c.rs[c.cur].tmpl, s, c.magnitude(s))
+		if s.Kind == FaultBadConfig {
+			c.rs[c.cur].tmpl.badCrash = c.rng.Float64() < badConfigCrashShare
+		}
 		f := c.addActive(s, 0)
 		f.rs = c.cur
 	}
