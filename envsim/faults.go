@@ -16,15 +16,14 @@ type faultRun struct {
 }
 
 // activeFault is one fault occurrence in progress. Pod-local faults list
-// their target pods (slot and uid), a node fault its node, a template
-// fault its ReplicaSet.
+// their target pods (slot and uid), a node fault its node; a template
+// fault lives in whichever revisions carry it.
 type activeFault struct {
 	kind FaultKind
 	end  int // step at which it ends; -1 never
 	mag  float64
 	n    int
 	node int
-	rs   int
 	slot [MaxReplicasLimit]int16
 	uid  [MaxReplicasLimit]uint32
 }
@@ -103,7 +102,14 @@ func (c *Cluster) faultHolds(f *activeFault) bool {
 	case ScopeNode:
 		return c.nodes[f.node].down
 	case ScopeTemplate:
-		return f.rs == c.cur || c.rsActive[f.rs] > 0
+		// In any revision that is current or still has pods: a routine
+		// release copies the template, fault and all.
+		for r := range c.nRS {
+			if (r == c.cur || c.rsActive[r] > 0) && hasTemplateFault(c.rs[r].tmpl, f.kind) {
+				return true
+			}
+		}
+		return false
 	}
 	for j := 0; j < f.n; j++ {
 		p := &c.pods[f.slot[j]]
@@ -155,8 +161,7 @@ func (c *Cluster) startFault(s *Fault) {
 		}
 		t.version = c.releases
 		c.newRevision(t)
-		f := c.addActive(s, 0)
-		f.rs = c.cur
+		c.addActive(s, 0)
 		in.addEvent(Event{Kind: EventFaultStarted, Pod: -1, Fault: s.Kind})
 		return
 	case ScopeNode:
@@ -217,6 +222,19 @@ func (c *Cluster) startFault(s *Fault) {
 // requests (a wrong endpoint, a bad feature flag).
 const badConfigCrashShare = 0.5
 
+// hasTemplateFault reports whether template t carries a fault of kind k.
+func hasTemplateFault(t template, k FaultKind) bool {
+	switch k {
+	case FaultBadConfig:
+		return t.badErr > 0
+	case FaultBadRollout:
+		return t.errRate > 0 || t.latMs > 0
+	case FaultMemoryLeak:
+		return t.leakRate > 0
+	}
+	return false
+}
+
 // withFault returns t with the template fault s added at magnitude m.
 func withFault(t template, s *Fault, m float64) template {
 	switch s.Kind {
@@ -258,8 +276,7 @@ func (c *Cluster) deployFaults() {
 		if s.Kind == FaultBadConfig {
 			c.rs[c.cur].tmpl.badCrash = c.rng.Float64() < badConfigCrashShare
 		}
-		f := c.addActive(s, 0)
-		f.rs = c.cur
+		c.addActive(s, 0)
 	}
 }
 
@@ -296,7 +313,7 @@ func (c *Cluster) startNodeFailure(s *Fault) {
 func (c *Cluster) addActive(s *Fault, n int) *activeFault {
 	f := &c.active[c.nActive]
 	c.nActive++
-	f.kind, f.mag, f.n, f.end, f.node, f.rs = s.Kind, s.Magnitude, n, -1, -1, -1
+	f.kind, f.mag, f.n, f.end, f.node = s.Kind, s.Magnitude, n, -1, -1
 	if s.Duration > 0 {
 		f.end = c.step + s.Duration
 	}
@@ -336,7 +353,7 @@ func (c *Cluster) endFault(k int, remedied bool) {
 			c.restoreNode(f.node)
 		}
 	case ScopeTemplate:
-		if !remedied && f.rs == c.cur {
+		if !remedied && hasTemplateFault(c.rs[c.cur].tmpl, f.kind) {
 			t := c.rs[c.cur].tmpl
 			c.releases++
 			t.version = c.releases
