@@ -52,7 +52,7 @@ func TestRunTiny(t *testing.T) {
 			t.Errorf("progress %+v after %d calls", p, calls)
 		}
 	}
-	res, err := Run(context.Background(), cfg, snap, envCfg)
+	res, err := Run(context.Background(), cfg, []*policy.Snapshot{snap}, envCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestRunTiny(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"## Mean return per scenario", "| **overall** |", "## Paired differences", "## Policy analysis",
-		"pod crashed", "timeline-pod-kill.png"} {
+		"template fault", "needless rollbacks", "## Across training runs", "timeline-pod-kill.png"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -199,7 +199,11 @@ func TestRunErrors(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&cfg)
 			}
-			_, err := Run(context.Background(), cfg, tc.snap, envCfg)
+			var snaps []*policy.Snapshot
+			if tc.snap != nil {
+				snaps = []*policy.Snapshot{tc.snap}
+			}
+			_, err := Run(context.Background(), cfg, snaps, envCfg)
 			if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Errorf("err = %v, want %v mentioning %q", err, tc.wantErr, tc.wantMsg)
 			}
