@@ -133,12 +133,18 @@ func (r *Results) writeAnalysis(ew *errWriter, s *Summaries) {
 	cols := "| " + strings.Join(kinds, " | ") + " |"
 	sep := strings.Repeat("---|", len(kinds))
 	ew.printf("## Policy analysis\n\nShare of steps (%%) on which each kind of action was chosen (scale_to: scale " +
-		"to a given count; invalid choices included). A trained policy's runs are pooled.\n\n")
+		"to a given count; invalid choices included).")
+	if h := r.Headline(); h != "" && r.Runs(h) > 1 {
+		ew.printf(" The %d runs of %s are pooled.", r.Runs(h), h)
+	}
+	ew.printf("\n\n")
 	ew.printf("### What was really wrong, and what each policy did\n\n")
 	ew.printf("Each step is classified by what was really wrong when the action was chosen: the scopes of the " +
 		"active faults (hidden state the policies never see), then what the cluster showed; the first that holds " +
 		"of the rows below. A cluster-scope fault (slow image pulls) is nothing the operator can cure and does not " +
-		"count as a fault. The rows of a situation sum to 100%%; \"expected\" is the share of the expected kinds.\n\n")
+		"count as a fault. The rows of a situation sum to 100%%; \"expected %%\" is the share of steps with an expected " +
+		"kind. One rollback or one restart per fault is enough, so a low share can be right there: the rollbacks " +
+		"table below says whether each template fault got its rollback, and how many rollbacks were needless.\n\n")
 	for s := range NumSituations {
 		text, _ := s.Expected()
 		ew.printf("- **%s**: %s; expected: %s.\n", s, situationHelp[s], text)

@@ -114,9 +114,9 @@ var situationExpected = [NumSituations]struct {
 	text  string
 	kinds []string
 }{
-	{"rollback", []string{"rollback"}},
-	{"restart or drain", []string{"restart", "drain"}},
-	{"restart", []string{"restart"}},
+	{"rollback (once, then wait for its rollout)", []string{"rollback"}},
+	{"restart or drain the bad pod", []string{"restart", "drain"}},
+	{"restart the lost pods", []string{"restart"}},
 	{"scale up", []string{"scale_up", "scale_to"}},
 	{"noop, or scale up for headroom", []string{"noop", "scale_up"}},
 	{"–", nil},

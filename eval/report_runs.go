@@ -171,8 +171,8 @@ func (r *Results) writeAcrossRuns(ew *errWriter, s *Summaries, pct int) {
 	}
 	if pr := r.Profile(); pr != nil {
 		ew.printf("### Performance profile\n\n")
-		ew.printf("Share of the (run x scenario) scores of the training suite above tau, where a score is the "+
-			"mean return normalised per scenario between noop (0) and the best baseline other than noop (1). "+
+		ew.printf("Share of the (run x scenario) scores of the training suite above tau, where a score is the " +
+			"mean return normalised per scenario between noop (0) and the best baseline other than noop (1). " +
 			"A curve above another is better at every threshold.")
 		if len(pr.Skipped) > 0 {
 			ew.printf(" Left out because no baseline beat noop there: %s.", strings.Join(pr.Skipped, ", "))

@@ -53,14 +53,13 @@ func runEvaluate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	cfg := eval.DefaultConfig()
 	cfg.Episodes, cfg.Seed, cfg.Bootstrap = *episodes, *seed, *bootstrap
 	cfg.Policies = splitList(*policies)
+	suiteScenarios, err := eval.Suite(*suite)
+	if err != nil {
+		return flagError{fmt.Errorf("evaluate: --suite: %w", err)}
+	}
+	cfg.Scenarios = suiteScenarios
 	if *scenarios != "all" {
 		cfg.Scenarios = splitList(*scenarios)
-	} else {
-		sc, err := eval.Suite(*suite)
-		if err != nil {
-			return flagError{fmt.Errorf("evaluate: --suite: %w", err)}
-		}
-		cfg.Scenarios = sc
 	}
 	if err := cfg.Validate(); err != nil {
 		return flagError{fmt.Errorf("evaluate: %w", err)}
