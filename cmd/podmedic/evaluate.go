@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -144,8 +145,12 @@ func evaluate(ctx context.Context, cfg eval.Config, snaps []*policy.Snapshot, en
 	cfg.Progress = func(p eval.Progress) {
 		if now := time.Now(); now.Sub(last) >= 2*time.Second || p.Done == p.Total {
 			last = now
-			fmt.Fprintf(stdout, "episodes %6d/%d (%3.0f%%)  %-30s %-18s elapsed %s\n", p.Done, p.Total,
-				100*float64(p.Done)/float64(p.Total), p.Scenario, p.Policy, time.Since(start).Round(time.Second))
+			pol := p.Policy
+			if len(snaps) > 1 && slices.Contains(eval.PolicyNames()[:2], pol) {
+				pol = fmt.Sprintf("%s run %d", pol, p.Run+1)
+			}
+			fmt.Fprintf(stdout, "episodes %6d/%d (%3.0f%%)  %-30s %-24s elapsed %s\n", p.Done, p.Total,
+				100*float64(p.Done)/float64(p.Total), p.Scenario, pol, time.Since(start).Round(time.Second))
 		}
 	}
 	res, err := eval.Run(ctx, cfg, snaps, envCfg)
