@@ -121,6 +121,17 @@ func (c *Cluster) Info() *StepInfo { return &c.info }
 // Scenario returns the scenario of the current episode.
 func (c *Cluster) Scenario() *Scenario { return c.sc }
 
+// noteFaults records the active faults in info (a fault deployed with
+// the running release is active from Reset on).
+func (c *Cluster) noteFaults() {
+	in := &c.info
+	in.ActiveFaults = c.nActive
+	in.FaultActive = in.FaultActive || c.nActive > 0
+	for k := range c.nActive {
+		in.FaultScopes |= 1 << c.active[k].kind.Scope()
+	}
+}
+
 // podSlots is the number of pod slots for maxReplicas: the replicas, a
 // rollout's surge (25%), and as many again for pods terminating or stuck
 // on a failed node.
@@ -206,6 +217,7 @@ func (c *Cluster) Reset(seed uint64, obs []float32) {
 	}
 	c.info.reset()
 	c.info.Scenario = c.sc.Name
+	c.noteFaults()
 	c.aggregate(rate)
 	c.trackIncident()
 	c.prevAllHealthy, c.prevSLOMet = c.info.AllHealthy, c.info.SLOMet
@@ -240,10 +252,7 @@ func (c *Cluster) Step(action int, obs []float32) (reward float64, terminated, t
 	c.updateLoad(rate)
 	c.aggregate(rate)
 	c.trackIncident()
-	c.info.ActiveFaults = c.nActive
-	for k := range c.nActive {
-		c.info.FaultScopes |= 1 << c.active[k].kind.Scope()
-	}
+	c.noteFaults()
 	terminated = c.allCrashed()
 	truncated = !terminated && c.step >= c.cfg.EpisodeSteps
 	reward = c.reward(prevRec, prevHealthy, acted, invalid, terminated)

@@ -8,7 +8,8 @@ import "math"
 // pod").
 type template struct {
 	version  int     // the release (image tag): two releases are two templates
-	badErr   float64 // bad config: error fraction, then a crash after two steps of serving
+	badErr   float64 // bad config: error fraction
+	badCrash bool    // bad config: the process also crashes after two steps of serving
 	errRate  float64 // bad release: extra error fraction
 	latMs    float64 // bad release: extra latency (ms)
 	leakRate float64 // code leak (MiB per running step)

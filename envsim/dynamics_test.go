@@ -735,3 +735,31 @@ func TestInfoReportsFaultScopes(t *testing.T) {
 		t.Fatalf("scopes %b, want template and pod", got)
 	}
 }
+
+func TestRoutineReleaseCarriesATemplateFault(t *testing.T) {
+	c, obs := newTestCluster(t, 4, 200, Fault{Kind: FaultMemoryLeak, Start: 1, Magnitude: 2},
+		Fault{Kind: FaultRelease, Start: 30})
+	for range 29 {
+		c.Step(ActionNoop, obs)
+	}
+	if c.rolloutInProgress() || c.incident.open {
+		t.Skip("the release would be frozen; pick other timings")
+	}
+	c.Step(ActionNoop, obs) // the routine release copies the leaking template
+	if !c.Info().HasEvent(EventRolloutStarted) || !c.rs[c.cur].tmpl.faulty() {
+		t.Fatal("no routine release of the leaking template")
+	}
+	for range 20 {
+		c.Step(ActionNoop, obs)
+		if c.Info().FaultScopes&(1<<ScopeTemplate) == 0 {
+			t.Fatalf("step %d: the leak counts as ended though the new release leaks too", c.step)
+		}
+	}
+}
+
+func TestDeployedFaultIsActiveFromReset(t *testing.T) {
+	c, _ := newTestCluster(t, 4, 200, Fault{Kind: FaultMemoryLeak, Deployed: true})
+	if in := c.Info(); !in.FaultActive || in.ActiveFaults != 1 || in.FaultScopes != 1<<ScopeTemplate {
+		t.Fatalf("after Reset: active %v count %d scopes %b", in.FaultActive, in.ActiveFaults, in.FaultScopes)
+	}
+}

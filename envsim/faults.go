@@ -16,15 +16,14 @@ type faultRun struct {
 }
 
 // activeFault is one fault occurrence in progress. Pod-local faults list
-// their target pods (slot and uid), a node fault its node, a template
-// fault its ReplicaSet.
+// their target pods (slot and uid), a node fault its node; a template
+// fault lives in whichever revisions carry it.
 type activeFault struct {
 	kind FaultKind
 	end  int // step at which it ends; -1 never
 	mag  float64
 	n    int
 	node int
-	rs   int
 	slot [MaxReplicasLimit]int16
 	uid  [MaxReplicasLimit]uint32
 }
@@ -103,7 +102,14 @@ func (c *Cluster) faultHolds(f *activeFault) bool {
 	case ScopeNode:
 		return c.nodes[f.node].down
 	case ScopeTemplate:
-		return f.rs == c.cur || c.rsActive[f.rs] > 0
+		// In any revision that is current or still has pods: a routine
+		// release copies the template, fault and all.
+		for r := range c.nRS {
+			if (r == c.cur || c.rsActive[r] > 0) && hasTemplateFault(c.rs[r].tmpl, f.kind) {
+				return true
+			}
+		}
+		return false
 	}
 	for j := 0; j < f.n; j++ {
 		p := &c.pods[f.slot[j]]
@@ -149,11 +155,13 @@ func (c *Cluster) startFault(s *Fault) {
 			return
 		}
 		c.releases++
-		t := withFault(c.rs[c.cur].tmpl, s)
+		t := withFault(c.rs[c.cur].tmpl, s, c.magnitude(s))
+		if s.Kind == FaultBadConfig {
+			t.badCrash = c.rng.Float64() < badConfigCrashShare
+		}
 		t.version = c.releases
 		c.newRevision(t)
-		f := c.addActive(s, 0)
-		f.rs = c.cur
+		c.addActive(s, 0)
 		in.addEvent(Event{Kind: EventFaultStarted, Pod: -1, Fault: s.Kind})
 		return
 	case ScopeNode:
@@ -186,6 +194,7 @@ func (c *Cluster) startFault(s *Fault) {
 		return
 	}
 	f := c.addActive(s, k)
+	m := c.magnitude(s)
 	for j := range k {
 		i := int(c.cand[j])
 		p := &c.pods[i]
@@ -197,28 +206,60 @@ func (c *Cluster) startFault(s *Fault) {
 			p.crashLoop = true
 			c.crash(i, crashLoop)
 		case FaultCPUSpike:
-			p.hog = s.Magnitude
+			p.hog = m
 		case FaultMemoryHog:
-			p.memHog = s.Magnitude
+			p.memHog = m
 		case FaultNetworkLatency:
-			p.netLatMs = s.Magnitude
+			p.netLatMs = m
 		case FaultNetworkLoss:
-			p.netLoss = s.Magnitude
+			p.netLoss = m
 		}
 	}
 }
 
-// withFault returns t with the template fault s added.
-func withFault(t template, s *Fault) template {
+// badConfigCrashShare is the share of bad configs that also crash the
+// process (a wrong value read on a start-up path); the others only fail
+// requests (a wrong endpoint, a bad feature flag).
+const badConfigCrashShare = 0.5
+
+// hasTemplateFault reports whether template t carries a fault of kind k.
+func hasTemplateFault(t template, k FaultKind) bool {
+	switch k {
+	case FaultBadConfig:
+		return t.badErr > 0
+	case FaultBadRollout:
+		return t.errRate > 0 || t.latMs > 0
+	case FaultMemoryLeak:
+		return t.leakRate > 0
+	}
+	return false
+}
+
+// withFault returns t with the template fault s added at magnitude m.
+func withFault(t template, s *Fault, m float64) template {
 	switch s.Kind {
 	case FaultBadConfig:
-		t.badErr = s.Magnitude
+		t.badErr = m
 	case FaultBadRollout:
-		t.errRate, t.latMs = s.Magnitude, badRolloutLatencyMs
+		t.errRate, t.latMs = m, badRolloutLatencyMs
 	case FaultMemoryLeak:
-		t.leakRate = s.Magnitude
+		t.leakRate = m
 	}
 	return t
+}
+
+// magnitude draws one occurrence's magnitude: uniform within
+// MagnitudeJitter of the fault's magnitude (fractions stay in [0, 1]).
+func (c *Cluster) magnitude(s *Fault) float64 {
+	m := s.Magnitude
+	if s.MagnitudeJitter > 0 {
+		m *= 1 + s.MagnitudeJitter*(2*c.rng.Float64()-1)
+	}
+	switch s.Kind {
+	case FaultCPUSpike, FaultNetworkLoss, FaultBadConfig, FaultBadRollout:
+		m = min(m, 1)
+	}
+	return m
 }
 
 // deployFaults puts the template faults marked Deployed into the current
@@ -231,9 +272,11 @@ func (c *Cluster) deployFaults() {
 			continue
 		}
 		c.runs[r].nextStart = -1
-		c.rs[c.cur].tmpl = withFault(c.rs[c.cur].tmpl, s)
-		f := c.addActive(s, 0)
-		f.rs = c.cur
+		c.rs[c.cur].tmpl = withFault(c.rs[c.cur].tmpl, s, c.magnitude(s))
+		if s.Kind == FaultBadConfig {
+			c.rs[c.cur].tmpl.badCrash = c.rng.Float64() < badConfigCrashShare
+		}
+		c.addActive(s, 0)
 	}
 }
 
@@ -270,7 +313,7 @@ func (c *Cluster) startNodeFailure(s *Fault) {
 func (c *Cluster) addActive(s *Fault, n int) *activeFault {
 	f := &c.active[c.nActive]
 	c.nActive++
-	f.kind, f.mag, f.n, f.end, f.node, f.rs = s.Kind, s.Magnitude, n, -1, -1, -1
+	f.kind, f.mag, f.n, f.end, f.node = s.Kind, s.Magnitude, n, -1, -1
 	if s.Duration > 0 {
 		f.end = c.step + s.Duration
 	}
@@ -310,7 +353,7 @@ func (c *Cluster) endFault(k int, remedied bool) {
 			c.restoreNode(f.node)
 		}
 	case ScopeTemplate:
-		if !remedied && f.rs == c.cur {
+		if !remedied && hasTemplateFault(c.rs[c.cur].tmpl, f.kind) {
 			t := c.rs[c.cur].tmpl
 			c.releases++
 			t.version = c.releases

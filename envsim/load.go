@@ -134,7 +134,7 @@ func (c *Cluster) updateLoad(rate float64) {
 		default:
 			p.overload = 0
 		}
-		if t.badErr > 0 && p.served >= 2 {
+		if t.badCrash && p.served >= 2 {
 			c.crash(i, crashBadConfig)
 			continue
 		}

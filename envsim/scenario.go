@@ -62,9 +62,11 @@ const (
 	// runs on it.
 	FaultNodeFailure FaultKind = "node-failure"
 	// FaultBadConfig is a config change rolled out as a new revision: its
-	// pods pass readiness, fail Magnitude (fraction, default 0.6) of their
-	// requests, and crash after two steps of serving, after every start.
-	// The rollout stalls part way with pods crash-looping. Template.
+	// pods pass readiness and fail Magnitude (fraction, default 0.6) of
+	// their requests; in half of the occurrences (drawn per rollout) the
+	// bad value also crashes the process after two steps of serving, after
+	// every start, and the rollout stalls part way with pods
+	// crash-looping. Template.
 	FaultBadConfig FaultKind = "bad-config"
 	// FaultBadRollout is a release that rolls out and is broken: its pods
 	// fail Magnitude (fraction, default 0.15) of their requests and add
@@ -252,6 +254,10 @@ type Fault struct {
 	Pods int `yaml:"pods" json:"pods"`
 	// Magnitude is kind-specific (see FaultKind); 0 selects the default.
 	Magnitude float64 `yaml:"magnitude" json:"magnitude"`
+	// MagnitudeJitter draws each occurrence's magnitude uniformly within
+	// this fraction of Magnitude, in [0, 1) (0: always Magnitude): real
+	// faults vary in severity.
+	MagnitudeJitter float64 `yaml:"magnitude_jitter" json:"magnitude_jitter"`
 	// Deployed, for a template fault, puts it into the release already
 	// running at the start of the episode instead of rolling it out later
 	// (Start, Rate and Duration are then ignored).
@@ -354,6 +360,8 @@ func (f Fault) validate(field string, maxReplicas int) error {
 		return fieldError(field+".pods", "must be in [0, max_replicas] (got %d)", f.Pods)
 	case !finite(f.Magnitude) || f.Magnitude < 0:
 		return fieldError(field+".magnitude", "must be >= 0 (got %v)", f.Magnitude)
+	case !finite(f.MagnitudeJitter) || f.MagnitudeJitter < 0 || f.MagnitudeJitter >= 1:
+		return fieldError(field+".magnitude_jitter", "must be in [0, 1) (got %v)", f.MagnitudeJitter)
 	case (f.Kind == FaultCPUSpike || f.Kind == FaultNetworkLoss || f.Kind == FaultBadConfig || f.Kind == FaultBadRollout) && f.Magnitude > 1:
 		return fieldError(field+".magnitude", "must be a fraction in [0, 1] for %s (got %v)", f.Kind, f.Magnitude)
 	case f.Deployed && (f.Kind.Scope() != ScopeTemplate || f.Kind == FaultRelease || f.Kind == FaultHotfix):

@@ -80,9 +80,9 @@ func builtinScenarios() []Scenario {
 		},
 		{
 			Name:        "bad-config",
-			Description: "a config change rolls out: its pods fail 60% of requests, then crash after every start, and the rollout stalls part way; restarts and scaling bring more bad pods, a rollback cures it",
+			Description: "a config change rolls out: its pods fail 20-60% of requests, and in half the cases crash after every start so the rollout stalls part way; restarts and scaling bring more bad pods, a rollback cures it",
 			Workload:    w(),
-			Faults:      []Fault{{Kind: FaultBadConfig, Start: 10, StartJitter: 20}},
+			Faults:      []Fault{{Kind: FaultBadConfig, Start: 10, StartJitter: 20, Magnitude: 0.4, MagnitudeJitter: 0.5}},
 		},
 		{
 			Name:        "bad-rollout",
@@ -92,9 +92,9 @@ func builtinScenarios() []Scenario {
 		},
 		{
 			Name:        "memory-leak-oom",
-			Description: "a release whose code leaks 8 MiB per step rolls out: every pod of it slows under GC pressure and is OOM-killed about every 9 min; a restart resets one pod, a rollback cures it",
+			Description: "a release whose code leaks 4-12 MiB per step rolls out: every pod of it slows under GC pressure and is OOM-killed every 6-19 min; a restart resets one pod, a rollback cures it",
 			Workload:    w(),
-			Faults:      []Fault{{Kind: FaultMemoryLeak, Start: 5, StartJitter: 20}},
+			Faults:      []Fault{{Kind: FaultMemoryLeak, Start: 5, StartJitter: 20, Magnitude: 8, MagnitudeJitter: 0.5}},
 		},
 		{
 			Name:        "routine-release",
@@ -116,9 +116,9 @@ func builtinScenarios() []Scenario {
 		},
 		{
 			Name:        "cpu-hog",
-			Description: "a CPU hog takes 90% of one pod's CPU for 10 min: it throttles, overloads and fails liveness",
+			Description: "a CPU hog takes 60-100% of one pod's CPU for 10 min: it throttles, overloads and fails liveness",
 			Workload:    w(),
-			Faults:      []Fault{{Kind: FaultCPUSpike, Start: 10, StartJitter: 30, Duration: 40}},
+			Faults:      []Fault{{Kind: FaultCPUSpike, Start: 10, StartJitter: 30, Duration: 40, Magnitude: 0.8, MagnitudeJitter: 0.25}},
 		},
 		{
 			Name:        "network-latency",
@@ -128,9 +128,9 @@ func builtinScenarios() []Scenario {
 		},
 		{
 			Name:        "network-loss",
-			Description: "one pod drops 30% of its requests for 10 min",
+			Description: "one pod drops 10-50% of its requests for 10 min",
 			Workload:    w(),
-			Faults:      []Fault{{Kind: FaultNetworkLoss, Start: 10, StartJitter: 30, Duration: 40}},
+			Faults:      []Fault{{Kind: FaultNetworkLoss, Start: 10, StartJitter: 30, Duration: 40, Magnitude: 0.3, MagnitudeJitter: 0.67}},
 		},
 		{
 			Name:        "flash-crowd",

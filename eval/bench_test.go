@@ -16,7 +16,7 @@ var (
 // policy (reported per env step too).
 func BenchmarkPlay(b *testing.B) {
 	envCfg := envsim.DefaultConfig()
-	cfg, err := scenarioConfig(envCfg, "pod-kill")
+	cfg, err := ScenarioConfig(envCfg, "pod-kill")
 	if err != nil {
 		b.Fatal(err)
 	}

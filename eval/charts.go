@@ -22,23 +22,29 @@ type errorBars struct {
 }
 
 // writeReturnsChart draws grouped bars: mean return per scenario per
-// policy, with the confidence interval as error bars. Positions are in
+// policy, with the confidence interval as error bars, for the training
+// suite (the held-out one when only it was evaluated). Positions are in
 // data units (one scenario per unit); the bar width in points is derived
 // from the chart width so bars and whiskers line up.
 func writeReturnsChart(w io.Writer, r *Results, s *Summaries) error {
 	p := plot.New()
+	scenarios := s.Scenarios
 	p.Title.Text = "Mean episode return per scenario (bars: mean, whiskers: bootstrap CI)"
+	if len(scenarios) == 0 {
+		scenarios = s.HeldOut
+		p.Title.Text = "Mean episode return per held-out condition (bars: mean, whiskers: bootstrap CI)"
+	}
 	p.Y.Label.Text = "return"
 	p.Legend.Top = true
 	const chartWidth = 16 * vg.Inch
-	np, ns := len(r.Policies), len(s.Scenarios)
+	np, ns := len(r.Policies), len(scenarios)
 	dw := 0.8 / float64(np)
 	width := vg.Length(0.9 * dw * float64(chartWidth-1.2*vg.Inch) / float64(ns))
 	for i, pol := range r.Policies {
 		vals := make(plotter.Values, ns)
 		eb := errorBars{XYs: make(plotter.XYs, ns), YErrors: make(plotter.YErrors, ns)}
 		off := (float64(i) - float64(np-1)/2) * dw
-		for j, sc := range s.Scenarios {
+		for j, sc := range scenarios {
 			iv := s.ByKey[sc][pol].Metrics["return"]
 			vals[j] = iv.Mean
 			eb.XYs[j] = plotter.XY{X: float64(j) + off, Y: iv.Mean}
@@ -59,7 +65,7 @@ func writeReturnsChart(w io.Writer, r *Results, s *Summaries) error {
 		p.Add(bars, yerr)
 		p.Legend.Add(pol, bars)
 	}
-	p.NominalX(s.Scenarios...)
+	p.NominalX(scenarios...)
 	p.X.Max += 1.3 // room for the legend right of the last group
 	p.X.Tick.Label.Rotation = math.Pi / 5
 	p.X.Tick.Label.XAlign = draw.XRight

@@ -54,3 +54,30 @@ func checkNames(what, joined string, want []string) error {
 	}
 	return nil
 }
+
+// CheckSameSpec refuses two snapshots (training runs evaluated together)
+// whose observation or action spec differ, naming the first difference:
+// "observation size 26 and 52", "action 6 is "rollback" in the first,
+// "drain" in the second".
+func CheckSameSpec(a, b *policy.Snapshot) error {
+	if a.Arch.ObsSize != b.Arch.ObsSize {
+		return fmt.Errorf("%w: observation size %d and %d", ErrIncompatible, a.Arch.ObsSize, b.Arch.ObsSize)
+	}
+	if a.Arch.NumActions != b.Arch.NumActions {
+		return fmt.Errorf("%w: %d and %d actions", ErrIncompatible, a.Arch.NumActions, b.Arch.NumActions)
+	}
+	for _, key := range []struct{ meta, what string }{{MetaObsNames, "observation"}, {MetaActions, "action"}} {
+		x, y := a.Meta[key.meta], b.Meta[key.meta]
+		if x == "" || y == "" || x == y {
+			continue
+		}
+		xs, ys := strings.Split(x, ","), strings.Split(y, ",")
+		for i := range min(len(xs), len(ys)) {
+			if xs[i] != ys[i] {
+				return fmt.Errorf("%w: %s %d is %q in the first, %q in the second", ErrIncompatible, key.what, i, xs[i], ys[i])
+			}
+		}
+		return fmt.Errorf("%w: %d and %d %s names", ErrIncompatible, len(xs), len(ys), key.what)
+	}
+	return nil
+}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	"podmedic/envsim"
 	"podmedic/policy/baseline"
 )
 
@@ -26,10 +25,11 @@ func PolicyNames() []string {
 }
 
 // Progress reports how far Run got: Done of Total episodes, the last one
-// of Scenario with Policy.
+// of Scenario with Policy (training run Run for a trained policy).
 type Progress struct {
 	Done, Total      int
 	Scenario, Policy string
+	Run              int
 }
 
 // Config selects what Run evaluates.
@@ -37,9 +37,11 @@ type Config struct {
 	// Episodes is the number of episodes per scenario and policy
 	// (1..100000; default 20). Every policy runs the same seeds.
 	Episodes int
-	// Scenarios names the scenarios, built-in names or the name of the
-	// scenario in the environment config passed to Run (default: every
-	// built-in scenario and "mixed").
+	// Scenarios names the scenarios: built-in names, held-out variants
+	// (HeldOutVariants) or the name of the scenario in the environment
+	// config passed to Run (default: Suite("all"), the training suite then
+	// the held-out one). Held-out scenarios are reported in a table of
+	// their own.
 	Scenarios []string
 	// Policies names the policies (see PolicyNames; default all). The
 	// trained ones need a snapshot.
@@ -62,11 +64,13 @@ type Config struct {
 }
 
 // DefaultConfig returns the protocol of the issue: 20 episodes of every
-// scenario and every policy, 95% bootstrap intervals from 2000 resamples.
+// scenario of the training and held-out suites and every policy, 95%
+// bootstrap intervals from 2000 resamples.
 func DefaultConfig() Config {
+	all, _ := Suite(SuiteAll) // a known suite
 	return Config{
 		Episodes:          20,
-		Scenarios:         envsim.ScenarioNames(),
+		Scenarios:         all,
 		Policies:          PolicyNames(),
 		Seed:              1,
 		Bootstrap:         2000,
@@ -110,7 +114,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// needsSnapshot reports whether the config evaluates a trained policy.
-func (c Config) needsSnapshot() bool {
-	return slices.Contains(c.Policies, PolicyTrained) || slices.Contains(c.Policies, PolicyTrainedStochastic)
-}
+// NeedsSnapshot reports whether the config evaluates a trained policy,
+// so that Run needs the snapshots of its training runs.
+func (c Config) NeedsSnapshot() bool { return slices.ContainsFunc(c.Policies, isTrained) }

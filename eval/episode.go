@@ -10,10 +10,12 @@ import (
 // Episode holds the measures of one evaluation episode.
 type Episode struct {
 	// Scenario is the evaluated scenario (for "mixed", "mixed"; Sampled
-	// names the one drawn), Policy the policy, Index the episode number
-	// and Seed its environment seed.
+	// names the one drawn), Policy the policy, Run the training run of a
+	// trained policy (the index of its snapshot; 0 for a baseline), Index
+	// the episode number and Seed its environment seed (the same for every
+	// policy and run).
 	Scenario, Sampled, Policy string
-	Index                     int
+	Run, Index                int
 	Seed                      uint64
 	// Return is the sum of rewards.
 	Return float64
@@ -43,7 +45,16 @@ type Episode struct {
 	Actions, Invalid, Needless int
 	// LatencyP95Ms is the mean over steps of the service's p95 latency (ms).
 	LatencyP95Ms float64
+	// Rollbacks counts applied rollbacks; NeededRollbacks those that undid
+	// a faulty template: a template fault was active when the rollback was
+	// chosen, and it was the first (third, ...) rollback since that fault
+	// appeared, because `kubectl rollout undo` right after an undo rolls
+	// the revision just undone out again.
+	Rollbacks, NeededRollbacks int
 }
+
+// NeedlessRollbacks is Rollbacks minus NeededRollbacks.
+func (e *Episode) NeedlessRollbacks() int { return e.Rollbacks - e.NeededRollbacks }
 
 // MeanRecoverySteps is the mean of RecoverySteps, or 0 without incidents.
 func (e *Episode) MeanRecoverySteps() float64 {
@@ -57,30 +68,60 @@ func (e *Episode) MeanRecoverySteps() float64 {
 	return float64(s) / float64(len(e.RecoverySteps))
 }
 
-// Situation classifies the state a policy acted in, for the policy
-// analysis.
+// Situation classifies the state a policy acted in by what was really
+// wrong (the scopes of the active faults, hidden state the policy never
+// sees) and what the cluster showed, for the policy analysis. Each
+// situation has an expected answer (Situation.Expected).
 type Situation int
 
-// Situations, in priority order: the first that holds is counted.
+// Situations, in priority order: the first that holds is counted. A
+// cluster-scope fault (slow image pulls) is nothing the Deployment's
+// operator can cure, so it does not count as a fault here.
 const (
-	// SituationCrashed: some pod is crashed.
-	SituationCrashed Situation = iota
-	// SituationMemoryHigh: the highest pod memory is >= 75% of the limit
-	// (a leak heading for an OOM kill).
-	SituationMemoryHigh
-	// SituationCPUHigh: the mean CPU of ready pods is >= 75% of the limit.
-	SituationCPUHigh
-	// SituationDegraded: some pod is degraded or the SLO is missed.
-	SituationDegraded
-	// SituationRecovering: pods are starting or restarting, nothing worse.
-	SituationRecovering
-	// SituationHealthy: everything is healthy and the SLO met.
+	// SituationTemplateFault: a template fault (bad config, bad release,
+	// leaking release) is active: only a rollback cures it.
+	SituationTemplateFault Situation = iota
+	// SituationPodFault: a pod-local fault is active (and no template
+	// fault): deleting (restarting) or draining the pod cures it.
+	SituationPodFault
+	// SituationNodeFault: a node is down (no template or pod fault):
+	// deleting its pods gets replacements at once.
+	SituationNodeFault
+	// SituationLoad: no fault, but the mean CPU of the ready pods is >=
+	// 75% of the limit: scale up.
+	SituationLoad
+	// SituationRollout: no fault, a rollout is in progress (a routine
+	// release, a hotfix, or a rollback rolling out): nothing to cure; at
+	// most headroom for the pod the rollout takes out of service.
+	SituationRollout
+	// SituationSymptom: no fault, no load, no rollout, but something is
+	// visibly wrong (a killed container restarting, pods warming up, the
+	// SLO missed): mostly the controllers' work.
+	SituationSymptom
+	// SituationHealthy: no fault, every pod healthy and the SLO met:
+	// nothing to do.
 	SituationHealthy
 	// NumSituations is the number of situations.
 	NumSituations
 )
 
-var situationNames = [NumSituations]string{"pod crashed", "memory high", "cpu high", "degraded", "pods starting", "all healthy"}
+var situationNames = [NumSituations]string{"template fault", "pod-local fault", "node fault",
+	"load (no fault, CPU >= 75%)", "good rollout in progress", "other symptom, no fault", "all healthy, no fault"}
+
+// situationExpected holds, per situation, a description of the expected
+// answer and the action kinds it counts.
+var situationExpected = [NumSituations]struct {
+	text  string
+	kinds []string
+}{
+	{"rollback (once, then wait for its rollout)", []string{"rollback"}},
+	{"restart or drain the bad pod", []string{"restart", "drain"}},
+	{"restart the lost pods", []string{"restart"}},
+	{"scale up", []string{"scale_up", "scale_to"}},
+	{"noop, or scale up for headroom", []string{"noop", "scale_up"}},
+	{"–", nil},
+	{"noop", []string{"noop"}},
+}
 
 // String names the situation.
 func (s Situation) String() string {
@@ -90,25 +131,40 @@ func (s Situation) String() string {
 	return situationNames[s]
 }
 
-// Situation thresholds, fractions of the limits.
-const (
-	memoryHighFraction = 0.75
-	cpuHighFraction    = 0.75
-)
+// Expected describes the expected answer in situation s and the action
+// kinds (actionGroup names) it counts; none for SituationSymptom.
+func (s Situation) Expected() (string, []string) {
+	if s < 0 || s >= NumSituations {
+		return "–", nil
+	}
+	e := situationExpected[s]
+	return e.text, e.kinds
+}
 
-// classify returns the situation of the last observation.
+// cpuHighFraction is the mean CPU (fraction of the limit) from which a
+// step without a fault counts as SituationLoad: past the HPA's 60% target
+// by more than its tolerance.
+const cpuHighFraction = 0.75
+
+// scopeBit is the StepInfo.FaultScopes bit of scope s.
+func scopeBit(s envsim.FaultScope) uint8 { return 1 << s }
+
+// classify returns the situation of the step that in and obs describe
+// (the state the next action is chosen in).
 func classify(obs []float32, in *envsim.StepInfo) Situation {
 	switch {
-	case in.Crashed > 0:
-		return SituationCrashed
-	case float64(obs[envsim.ObsMemoryMax]) >= memoryHighFraction:
-		return SituationMemoryHigh
+	case in.FaultScopes&scopeBit(envsim.ScopeTemplate) != 0:
+		return SituationTemplateFault
+	case in.FaultScopes&scopeBit(envsim.ScopePod) != 0:
+		return SituationPodFault
+	case in.FaultScopes&scopeBit(envsim.ScopeNode) != 0:
+		return SituationNodeFault
 	case float64(obs[envsim.ObsCPUAvg]) >= cpuHighFraction:
-		return SituationCPUHigh
-	case in.Degraded > 0 || !in.SLOMet:
-		return SituationDegraded
-	case in.Starting > 0:
-		return SituationRecovering
+		return SituationLoad
+	case in.Updated < in.Replicas:
+		return SituationRollout
+	case !in.AllHealthy || !in.SLOMet:
+		return SituationSymptom
 	}
 	return SituationHealthy
 }
@@ -162,8 +218,13 @@ func (r *runner) play(pol policy.Policy, seed uint64, counts *ActionCounts, tr *
 	in := c.Info()
 	st := &r.stats
 	st.Begin(in)
+	rollbacks, needed, undone := 0, 0, 0 // undone: rollbacks since the template fault appeared
 	for {
 		sit := classify(obs, in)
+		template := in.FaultScopes&scopeBit(envsim.ScopeTemplate) != 0
+		if !template {
+			undone = 0
+		}
 		a := pol.Act(obs)
 		_, term, trunc := c.Step(a, obs)
 		in = c.Info()
@@ -174,6 +235,15 @@ func (r *runner) play(pol policy.Policy, seed uint64, counts *ActionCounts, tr *
 		if a >= 0 && a < len(counts[sit]) {
 			counts[sit][a]++
 		}
+		if a == envsim.ActionRollback && in.Invalid == envsim.ValidAction {
+			rollbacks++
+			if template {
+				if undone%2 == 0 {
+					needed++
+				}
+				undone++
+			}
+		}
 		if term || trunc {
 			break
 		}
@@ -183,6 +253,7 @@ func (r *runner) play(pol policy.Policy, seed uint64, counts *ActionCounts, tr *
 		Incidents: st.Incidents, Recovered: st.Recovered,
 		SLOAttainment: st.SLOAttainment(), Availability: st.Availability(), LatencyP95Ms: st.MeanLatencyP95Ms(),
 		ReplicaSteps: st.ReplicaSteps, Actions: st.Actions, Invalid: st.Invalid, Needless: st.Needless,
+		Rollbacks: rollbacks, NeededRollbacks: needed,
 	}
 	ep.RecoverySteps = append(make([]int, 0, len(st.RecoverySteps)+1), st.RecoverySteps...)
 	if st.OpenSteps > 0 || st.Incidents > st.Recovered {

@@ -14,18 +14,25 @@ import (
 )
 
 // testSnapshot returns an untrained (random-init) policy for cfg with the
-// learner's metadata.
+// learner's metadata, version 7.
 func testSnapshot(t testing.TB, cfg envsim.Config) *policy.Snapshot {
+	t.Helper()
+	return testSnapshotSeed(t, cfg, 1, 7)
+}
+
+// testSnapshotSeed returns an untrained policy for cfg initialised from
+// seed, with version.
+func testSnapshotSeed(t testing.TB, cfg envsim.Config, seed, version uint64) *policy.Snapshot {
 	t.Helper()
 	c, err := envsim.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	net, err := policy.New(policy.DefaultArch(c.ObservationSize(), c.NumActions()), rand.New(rand.NewPCG(1, 2)))
+	net, err := policy.New(policy.DefaultArch(c.ObservationSize(), c.NumActions()), rand.New(rand.NewPCG(seed, 2)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	snap := policy.NewSnapshot(net, policy.NewNormalizer(c.ObservationSize()), 7, map[string]string{
+	snap := policy.NewSnapshot(net, policy.NewNormalizer(c.ObservationSize()), version, map[string]string{
 		MetaObsNames: strings.Join(c.ObservationSpec().Names, ","),
 		MetaActions:  strings.Join(c.ActionSpec().Names, ","),
 	})
@@ -52,7 +59,7 @@ func TestRunTiny(t *testing.T) {
 			t.Errorf("progress %+v after %d calls", p, calls)
 		}
 	}
-	res, err := Run(context.Background(), cfg, snap, envCfg)
+	res, err := Run(context.Background(), cfg, []*policy.Snapshot{snap}, envCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +148,7 @@ func TestRunTiny(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"## Mean return per scenario", "| **overall** |", "## Paired differences", "## Policy analysis",
-		"pod crashed", "timeline-pod-kill.png"} {
+		"template fault", "needless rollbacks", "## Across training runs", "(n/a: one run)", "timeline-pod-kill.png"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report lacks %q", want)
 		}
@@ -199,7 +206,11 @@ func TestRunErrors(t *testing.T) {
 			if tc.mutate != nil {
 				tc.mutate(&cfg)
 			}
-			_, err := Run(context.Background(), cfg, tc.snap, envCfg)
+			var snaps []*policy.Snapshot
+			if tc.snap != nil {
+				snaps = []*policy.Snapshot{tc.snap}
+			}
+			_, err := Run(context.Background(), cfg, snaps, envCfg)
 			if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantMsg) {
 				t.Errorf("err = %v, want %v mentioning %q", err, tc.wantErr, tc.wantMsg)
 			}

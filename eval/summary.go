@@ -40,14 +40,20 @@ func Metrics() []Metric {
 		{"needless", "Needless actions", false, func(e *Episode) float64 { return float64(e.Needless) }},
 		{"latency_p95_ms", "p95 latency (ms)", false, func(e *Episode) float64 { return e.LatencyP95Ms }},
 		{"terminated", "Terminated", false, func(e *Episode) float64 { return b2f(e.Terminated) }},
+		{"rollbacks", "Rollbacks", false, func(e *Episode) float64 { return float64(e.Rollbacks) }},
+		{"needless_rollbacks", "Needless rollbacks", false, func(e *Episode) float64 { return float64(e.NeedlessRollbacks()) }},
 	}
 }
 
-// OverallScenario is the scenario name of the pooled summary over every
-// evaluated scenario (episodes paired by scenario and index).
-const OverallScenario = "overall"
+// Pooled summaries: OverallScenario pools the training-suite scenarios
+// evaluated, OverallHeldOut the held-out ones (IsHeldOut); episodes are
+// paired by scenario and index.
+const (
+	OverallScenario = "overall"
+	OverallHeldOut  = "overall (held-out)"
+)
 
-// Summary is one policy on one scenario (or OverallScenario).
+// Summary is one policy on one scenario (or a pool), over all its runs.
 type Summary struct {
 	Scenario, Policy string
 	// Metrics holds an interval per Metrics() entry, by name; an interval
@@ -59,34 +65,109 @@ type Summary struct {
 // the same seeds.
 type Comparison struct {
 	Scenario, Policy, Baseline string
-	// Diff is the mean paired difference of returns with its interval.
+	// Diff is the mean paired difference of returns with its interval;
+	// each side's value for a seed is its mean over the policy's runs.
 	Diff Interval
 }
 
 // Summaries holds every summary and comparison of a Results.
 type Summaries struct {
-	// Scenarios lists the evaluated scenarios followed by OverallScenario.
+	// Scenarios lists the evaluated training-suite scenarios followed by
+	// OverallScenario (empty when none was evaluated).
 	Scenarios []string
-	// ByKey maps scenario then policy to its summary.
+	// HeldOut lists the evaluated held-out scenarios followed by
+	// OverallHeldOut (empty when none was evaluated).
+	HeldOut []string
+	// ByKey maps scenario (or pool) then policy to its summary.
 	ByKey map[string]map[string]*Summary
 	// Comparisons of the headline trained policy against every other
-	// policy, per scenario and overall.
+	// policy, per scenario and pool.
 	Comparisons []Comparison
 	// Headline is the trained policy compared ("" without one).
 	Headline string
 }
 
-// values collects metric m of the episodes of scenario (or all) and
-// policy in (scenario, index) order, NaNs kept.
+// Comparison returns the comparison of the headline policy with baseline
+// on scenario, and whether there is one.
+func (s *Summaries) Comparison(scenario, baseline string) (Comparison, bool) {
+	for _, c := range s.Comparisons {
+		if c.Scenario == scenario && c.Baseline == baseline {
+			return c, true
+		}
+	}
+	return Comparison{}, false
+}
+
+// suites splits the evaluated scenarios into the training suite and the
+// held-out suite, in evaluation order.
+func (r *Results) suites() (train, heldOut []string) {
+	for _, sc := range r.Scenarios {
+		if IsHeldOut(sc) {
+			heldOut = append(heldOut, sc)
+		} else {
+			train = append(train, sc)
+		}
+	}
+	return train, heldOut
+}
+
+// pool returns the scenarios scenario stands for: the suite of a pool
+// name, else itself.
+func (r *Results) pool(scenario string) []string {
+	train, heldOut := r.suites()
+	switch scenario {
+	case OverallScenario:
+		return train
+	case OverallHeldOut:
+		return heldOut
+	}
+	return []string{scenario}
+}
+
+// values collects metric m of the episodes of scenario (or a pool) and
+// policy, every run, in episode order, NaNs kept.
 func (r *Results) values(scenario, pol string, m Metric) []float64 {
+	pool := r.pool(scenario)
 	var out []float64
 	for i := range r.Episodes {
 		e := &r.Episodes[i]
-		if e.Policy == pol && (scenario == OverallScenario || e.Scenario == scenario) {
+		if e.Policy == pol && slices.Contains(pool, e.Scenario) {
 			out = append(out, m.Value(e))
 		}
 	}
 	return out
+}
+
+// seedMeans collects metric m of policy pol per evaluated seed of
+// scenario (or a pool), in (scenario, index) order, as the mean over the
+// policy's runs: what paired comparisons pair.
+func (r *Results) seedMeans(scenario, pol string, m Metric) []float64 {
+	pool := r.pool(scenario)
+	type key struct {
+		scenario string
+		index    int
+	}
+	pos := make(map[key]int)
+	var sums, counts []float64
+	for i := range r.Episodes {
+		e := &r.Episodes[i]
+		if e.Policy != pol || !slices.Contains(pool, e.Scenario) {
+			continue
+		}
+		k := key{e.Scenario, e.Index}
+		j, ok := pos[k]
+		if !ok {
+			j = len(sums)
+			pos[k] = j
+			sums, counts = append(sums, 0), append(counts, 0)
+		}
+		sums[j] += m.Value(e)
+		counts[j]++
+	}
+	for j := range sums {
+		sums[j] /= counts[j]
+	}
+	return sums
 }
 
 func dropNaN(xs []float64) []float64 {
@@ -105,13 +186,21 @@ func (r *Results) Headline() string {
 }
 
 // Summarize computes bootstrap intervals of every metric and the paired
-// return differences, deterministically from the config's seed.
+// return differences, per scenario and per pool, deterministically from
+// the config's seed. A trained policy's intervals pool the episodes of
+// all its runs; its paired differences pair each seed's mean over runs.
 func (r *Results) Summarize() *Summaries {
 	rng := rand.New(rand.NewPCG(r.Config.Seed, 0xb0075)) // bootstrap stream
-	s := &Summaries{Scenarios: append(slices.Clone(r.Scenarios), OverallScenario),
-		ByKey: make(map[string]map[string]*Summary), Headline: r.Headline()}
+	train, heldOut := r.suites()
+	s := &Summaries{ByKey: make(map[string]map[string]*Summary), Headline: r.Headline()}
+	if len(train) > 0 {
+		s.Scenarios = append(train, OverallScenario)
+	}
+	if len(heldOut) > 0 {
+		s.HeldOut = append(heldOut, OverallHeldOut)
+	}
 	ms := Metrics()
-	for _, sc := range s.Scenarios {
+	for _, sc := range slices.Concat(s.Scenarios, s.HeldOut) {
 		s.ByKey[sc] = make(map[string]*Summary)
 		for _, p := range r.Policies {
 			sum := &Summary{Scenario: sc, Policy: p, Metrics: make(map[string]Interval)}
@@ -129,12 +218,12 @@ func (r *Results) Summarize() *Summaries {
 		if s.Headline == "" {
 			continue
 		}
-		a := r.values(sc, s.Headline, ms[0])
+		a := r.seedMeans(sc, s.Headline, ms[0])
 		for _, p := range r.Policies {
 			if p == s.Headline {
 				continue
 			}
-			d, err := PairedDiff(a, r.values(sc, p, ms[0]), r.Config.Bootstrap, r.Config.Confidence, rng)
+			d, err := PairedDiff(a, r.seedMeans(sc, p, ms[0]), r.Config.Bootstrap, r.Config.Confidence, rng)
 			if err != nil {
 				continue
 			}

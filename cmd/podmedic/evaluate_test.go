@@ -106,7 +106,7 @@ func TestEvaluateSources(t *testing.T) {
 			if err := runEvaluate(context.Background(), args, &stdout, &stderr); err != nil {
 				t.Fatalf("evaluate: %v (stderr %s)", err, stderr.String())
 			}
-			if !strings.Contains(stdout.String(), "evaluating policy version 0 from "+tc.source) {
+			if !strings.Contains(stdout.String(), "run 1: policy version 0 from "+tc.source) {
 				t.Errorf("stdout %q", stdout.String())
 			}
 			md, err := os.ReadFile(filepath.Join(dir, eval.ReportFile))
@@ -162,6 +162,10 @@ func TestEvaluateRefuses(t *testing.T) {
 		{"no learner on nats", []string{"--policy", "nats://127.0.0.1:1", "--timeout", "300ms"}, nil, "request podmedic.default.policy.latest"},
 		{"missing policy", nil, nil, "--policy is required"},
 		{"unknown policy", []string{"--policy", renamed, "--policies", "trained,oracle"}, eval.ErrInvalidConfig, "policies[1]"},
+		{"stochastic without --policy", []string{"--policies", "trained-stochastic,hpa"}, nil, "--policy is required for the trained policies"},
+		{"runs of two shapes", []string{"--policy", renamed + "," + bigger}, eval.ErrIncompatible, "runs 1 and 2 of 2"},
+		{"unknown suite", []string{"--suite", "holdout"}, eval.ErrUnknownSuite, "--suite"},
+		{"unknown held-out condition", []string{"--policies", "noop", "--scenarios", "heldout:meteor"}, envsim.ErrUnknownScenario, "heldout:load-2x"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -195,12 +199,83 @@ func TestEvaluateSnapshotForTrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sc := range envsim.ScenarioNames() {
+	for _, sc := range append(envsim.ScenarioNames(), eval.HeldOutSuite()...) {
 		if !strings.Contains(string(md), "| "+sc+" |") {
 			t.Errorf("report lacks scenario %s", sc)
 		}
 	}
 	if !strings.Contains(stdout.String(), "overall mean return: trained ") {
 		t.Errorf("stdout %q", stdout.String())
+	}
+}
+
+// TestEvaluateBaselinesOnly: without --policy, baselines alone are
+// compared; the held-out table and the across-runs IQMs still render.
+func TestEvaluateBaselinesOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	args := []string{"--policies", "runbook,noop", "--scenarios", "bad-config,heldout:load-2x", "--episodes", "2",
+		"--bootstrap", "100", "--out", dir}
+	if err := runEvaluate(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("evaluate: %v (stderr %s)", err, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "(0 training runs)") || !strings.Contains(stdout.String(), "overall (held-out) mean return: runbook") {
+		t.Errorf("stdout %q", stdout.String())
+	}
+	md, err := os.ReadFile(filepath.Join(dir, eval.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| bad-config |", "## Held-out conditions", "| heldout:load-2x |", "IQM, training suite", "### Performance profile"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if strings.Contains(string(md), "trained") {
+		t.Error("report of baselines mentions a trained policy")
+	}
+	if _, err := os.Stat(filepath.Join(dir, eval.ProfileChart)); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestEvaluateSeveralRuns: --policy A,B evaluates two training runs and
+// reports them across runs.
+func TestEvaluateSeveralRuns(t *testing.T) {
+	_, svc := evalLearner(t, "runs", envsim.DefaultConfig())
+	first := writeWeights(t, svc, nil)
+	second := writeWeights(t, svc, func(w *protocol.Weights) {
+		w.Version = 5
+		for i := range w.Params {
+			w.Params[i] *= -1
+		}
+	})
+	dir := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	args := []string{"--policy", first + "," + second, "--policies", "trained,noop", "--scenarios", "pod-kill",
+		"--episodes", "2", "--bootstrap", "100", "--out", dir}
+	if err := runEvaluate(context.Background(), args, &stdout, &stderr); err != nil {
+		t.Fatalf("evaluate: %v (stderr %s)", err, stderr.String())
+	}
+	for _, want := range []string{"run 1: policy version 0 from " + first, "run 2: policy version 5 from " + second, "(2 training runs)"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q: %s", want, stdout.String())
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(dir, eval.ReportFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"2 training runs of one configuration (versions 0, 5)", "run 2 (v5)", "standard deviation"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	csv, err := os.ReadFile(filepath.Join(dir, eval.EpisodesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(csv), "scenario,sampled,policy,run,episode,") || !strings.Contains(string(csv), ",trained,1,1,") {
+		t.Errorf("episodes.csv lacks the run column or run 2's episodes:\n%s", csv)
 	}
 }

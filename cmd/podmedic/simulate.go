@@ -23,11 +23,11 @@ import (
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("simulate", "simulate [--scenario NAME|FILE] [--policy NAME] [--seed N] [--steps N] --out DIR\n\n"+
 		"Runs one episode and writes DIR/trace.csv and DIR/timeline.png.\n"+
-		"Scenarios: "+strings.Join(envsim.ScenarioNames(), ", ")+",\n"+
+		"Scenarios: "+strings.Join(eval.ScenarioNames(), ", ")+",\n"+
 		"or a YAML/JSON file holding a full config (pods, reward, scenario, ...) or a\n"+
 		"single scenario (with optional \"base: NAME\" to start from a built-in one).\n"+
 		"Policies: "+strings.Join(baseline.Names(), ", ")+", or a policy.snapshot file of a training run.", stderr)
-	scenario := fs.String("scenario", "pod-kill", "built-in scenario name or path to a YAML/JSON file")
+	scenario := fs.String("scenario", "pod-kill", "built-in scenario name, held-out condition (heldout:...) or path to a YAML/JSON file")
 	policyName := fs.String("policy", "hpa", "policy: "+strings.Join(baseline.Names(), ", ")+", or a trained policy's snapshot file (runs/make-run/policy.snapshot)")
 	seed := fs.Uint64("seed", 1, "episode seed")
 	steps := fs.Int("steps", 0, "episode length in steps of 15 s (0: the config's, default 200)")
@@ -119,19 +119,19 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// simulateConfig resolves --scenario: a built-in name, or a YAML/JSON file
-// with either a full config or a single scenario.
+// simulateConfig resolves --scenario: a built-in name, a held-out
+// condition of the evaluation (heldout:...), or a YAML/JSON file with
+// either a full config or a single scenario.
 func simulateConfig(arg string) (envsim.Config, error) {
 	cfg := envsim.DefaultConfig()
-	if sc, err := envsim.ScenarioByName(arg); err == nil {
-		cfg.Scenario = sc
-		return cfg, nil
+	if c, err := eval.ScenarioConfig(cfg, arg); err == nil {
+		return c, nil
 	}
 	data, err := os.ReadFile(arg)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return cfg, flagError{fmt.Errorf("simulate: --scenario %q is neither a built-in scenario (%s) nor a file",
-				arg, strings.Join(envsim.ScenarioNames(), ", "))}
+				arg, strings.Join(eval.ScenarioNames(), ", "))}
 		}
 		return cfg, fmt.Errorf("simulate: read scenario: %w", err)
 	}
