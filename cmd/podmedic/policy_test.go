@@ -128,7 +128,7 @@ func TestEvaluateFromStoreWithoutLearner(t *testing.T) {
 	if err := runEvaluate(context.Background(), args, &stdout, &stderr); err != nil {
 		t.Fatalf("evaluate: %v (stderr %s)", err, stderr.String())
 	}
-	if !strings.Contains(stdout.String(), "evaluating policy version 3 from nats") {
+	if !strings.Contains(stdout.String(), "policy version 3 from nats") {
 		t.Fatalf("stdout %q", stdout.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, eval.ReportFile)); err != nil {
