@@ -12,13 +12,13 @@ import (
 	"podmedic/internal/natsserver"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, IgnoreNATSLeak) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, ignoreNATSLeak) }
 
-// IgnoreNATSLeak skips a goroutine nats.go v1.55 can leak: each object
+// ignoreNATSLeak skips a goroutine nats.go v1.55 can leak: each object
 // store Put makes a JetStream context whose reconnect watcher starts
 // after the Put has already cleaned up, and then waits on a nil channel
 // for good.
-var IgnoreNATSLeak = goleak.IgnoreTopFunction("github.com/nats-io/nats.go/jetstream.(*jetStream).resetPendingAcksOnReconnect")
+var ignoreNATSLeak = goleak.IgnoreTopFunction("github.com/nats-io/nats.go/jetstream.(*jetStream).resetPendingAcksOnReconnect")
 
 // jetStream starts a single JetStream server on a random loopback port
 // and returns a client of it.
