@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"policy":      {"list or pull a run's policy snapshots from its JetStream store (no learner needed)", runPolicy},
 	"train":       {"train a policy in one process: embedded NATS, learner and actors", runTrain},
 	"simulate":    {"run one episode of a scenario with a policy and draw its timeline", runSimulate},
+	"watch":       {"print a run's weights broadcasts (epoch, version) as a subscriber sees them", runWatch},
 
 	"dashboard-preview": {"draw a run's Grafana dashboard from Prometheus into a PNG, without Grafana", runDashboardPreview},
 }
