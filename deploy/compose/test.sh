@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# make compose-test: runs deploy/compose/docker-compose.yml for real.
+# make compose-test: runs deploy/compose/docker-compose.yml for real, with
+# the failures a scaled-out deployment must survive.
 #
 # This machine's Docker engine cannot pull images, so the test builds
 # podmedic:local FROM scratch from the host binary (Dockerfile.local) and
-# docker-compose.test.yml swaps the official NATS image for `podmedic nats`.
-# It brings up NATS, the learner and 3 actors, then checks through the
-# learner's metrics on a free 127.0.0.1 port: 3 actors connected and env
-# steps rising; scaled to 5 actors; one actor killed and training going on;
-# the learner restarted and resumed from its checkpoint volume at the same
-# policy version; /v1/policy pulled and evaluated with `podmedic evaluate`.
-# Everything is torn down on exit, also on failure or timeout.
+# docker-compose.test.yml runs `podmedic nats --config` on the shipped NATS
+# node config in place of the official image. It makes fresh secrets with
+# gen-secrets.sh (TLS everywhere, a user per role) and brings up 3 NATS
+# nodes, 2 learners and 4 actors on the project's private network. Then,
+# asserting on numbers from the learners' /metrics, the policy store and a
+# subscriber's view of the weights (podmedic watch), never on logs:
+#
+#   security   an actor's credentials cannot publish weights
+#   nats       a NATS node is killed: training goes on, 4 actors stay members
+#   kill       the active learner is killed and its volume deleted: the
+#              standby takes over, resumed at the newest checkpoint (at most
+#              one checkpoint interval of updates lost); the recreated
+#              learner stands by
+#   partition  the active learner is cut off the network: the other takes
+#              over, the cut-off one fences itself and comes back as standby
+#   actor      an actor is cut off for 20 s: it comes back, and the rollouts
+#              it made with stale weights are dropped and counted
+#   store      both learners stopped: the newest policy is listed, pulled
+#              and evaluated from the store
+#   epochs     the subscriber saw the epochs only rise: never two learners
+#              publishing at once
+#
+# Everything is torn down on exit, also on failure or timeout. The figures
+# (takeover seconds, updates lost) are printed at the end.
 #
 # Environment: PODMEDIC_BIN (default bin/podmedic, static), COMPOSE_TEST_LIMIT
-# (overall seconds, default 600), COMPOSE_TEST_KEEP_IMAGE=0 removes
+# (overall seconds, default 900), COMPOSE_TEST_KEEP_IMAGE=0 removes
 # podmedic:local afterwards.
 set -euo pipefail
 
@@ -20,12 +38,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 bin="${PODMEDIC_BIN:-$root/bin/podmedic}"
 case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
-limit="${COMPOSE_TEST_LIMIT:-600}"
+limit="${COMPOSE_TEST_LIMIT:-900}"
 project="podmedic-ct-$$"
 run="ct$$"
 work="$(mktemp -d)"
 step="setup"
 ok=0
+watcher=""
 # fd 9 is the original stderr: traps may run while a command's output is
 # redirected to a log file, and their messages must still reach the user.
 exec 9>&2
@@ -58,13 +77,18 @@ cleanup() {
 		kill "$watchdog" 2>/dev/null || true
 		wait "$watchdog" 2>/dev/null || true
 	fi
+	if [[ -n "$watcher" ]]; then
+		kill "$watcher" 2>/dev/null || true
+		wait "$watcher" 2>/dev/null || true
+	fi
 	if [[ $ok -ne 1 ]]; then
 		say "containers:"
 		dc ps -a >&2 || true
-		for svc in nats learner actor; do
+		for svc in nats-1 nats-2 nats-3 learner-1 learner-2 actor; do
 			say "last log lines of $svc:"
-			dc logs --no-color --tail=60 "$svc" >&2 || true
+			dc logs --no-color --tail=40 "$svc" >&2 || true
 		done
+		[[ -s "$work/watch.log" ]] && { say "weights seen:"; tail -n 20 "$work/watch.log" >&2; }
 	fi
 	say "tearing down project $project"
 	dc down -v --remove-orphans -t 10 >/dev/null 2>&1 || say "WARNING: down failed; remove containers of project $project by hand"
@@ -101,9 +125,19 @@ watchdog=$!
 if command -v file >/dev/null 2>&1 && file -L "$bin" | grep -q 'dynamically linked'; then
 	fail "$bin is dynamically linked; the scratch image needs CGO_ENABLED=0 (make build)"
 fi
-"$bin" healthcheck -h >/dev/null 2>&1 || fail "$bin has no healthcheck command (the learner's container healthcheck needs it)"
+for c in healthcheck watch policy; do
+	"$bin" "$c" -h >/dev/null 2>&1 || fail "$bin has no $c command"
+done
 command -v curl >/dev/null 2>&1 || fail "curl is needed on the host"
+command -v openssl >/dev/null 2>&1 || fail "openssl is needed on the host (gen-secrets.sh)"
 docker info >/dev/null 2>&1 || fail "no Docker engine reachable (docker info failed)"
+
+step="secrets"
+secrets="$work/secrets"
+bash "$here/gen-secrets.sh" "$secrets" >/dev/null || fail "gen-secrets.sh failed"
+export PODMEDIC_SECRETS="$secrets"
+# pw ROLE prints the role's password.
+pw() { sed -n 's/^PODMEDIC_NATS_PASSWORD=//p' "$secrets/$1.env"; }
 
 step="config"
 # The shipped file must be valid for every compose binary on this machine.
@@ -138,11 +172,13 @@ user="$(docker image inspect -f '{{.Config.User}}' podmedic:local)"
 [[ "$user" == "65532:65532" ]] || fail "image user is '$user', want 65532:65532"
 
 # --- free host ports on 127.0.0.1 ---
+used_ports=" "
 free_port() {
 	local p
 	for _ in $(seq 1 50); do
 		p=$((20000 + RANDOM % 40000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+		if [[ "$used_ports" != *" $p "* ]] && ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			used_ports+="$p "
 			echo "$p"
 			return 0
 		fi
@@ -150,17 +186,38 @@ free_port() {
 	return 1
 }
 PODMEDIC_LEARNER_PORT="$(free_port)"
+PODMEDIC_LEARNER2_PORT="$(free_port)"
 PODMEDIC_NATS_PORT="$(free_port)"
+PODMEDIC_NATS2_PORT="$(free_port)"
+PODMEDIC_NATS3_PORT="$(free_port)"
 PODMEDIC_NATS_MONITOR_PORT="$(free_port)"
-export PODMEDIC_LEARNER_PORT PODMEDIC_NATS_PORT PODMEDIC_NATS_MONITOR_PORT
-export PODMEDIC_BIND=127.0.0.1 PODMEDIC_RUN="$run" PODMEDIC_ENVS=4 PODMEDIC_HORIZON=32 PODMEDIC_MODE=async PODMEDIC_SCENARIO=mixed PODMEDIC_LOG_LEVEL=info
-base="http://127.0.0.1:$PODMEDIC_LEARNER_PORT"
+export PODMEDIC_LEARNER_PORT PODMEDIC_LEARNER2_PORT PODMEDIC_NATS_PORT PODMEDIC_NATS2_PORT PODMEDIC_NATS3_PORT PODMEDIC_NATS_MONITOR_PORT
+ckpt_every=5
+export PODMEDIC_BIND=127.0.0.1 PODMEDIC_RUN="$run" PODMEDIC_ENVS=4 PODMEDIC_HORIZON=32 PODMEDIC_MODE=async \
+	PODMEDIC_SCENARIO=mixed PODMEDIC_LOG_LEVEL=info PODMEDIC_CHECKPOINT_EVERY=$ckpt_every PODMEDIC_HEARTBEAT_TIMEOUT=3s
+lease_ttl=10
+export PODMEDIC_LEASE_TTL=${lease_ttl}s
+urls="nats://127.0.0.1:$PODMEDIC_NATS_PORT,nats://127.0.0.1:$PODMEDIC_NATS2_PORT,nats://127.0.0.1:$PODMEDIC_NATS3_PORT"
+declare -A base=([learner-1]="http://127.0.0.1:$PODMEDIC_LEARNER_PORT" [learner-2]="http://127.0.0.1:$PODMEDIC_LEARNER2_PORT")
 
-# metric NAME prints the sum of NAME's samples for this run (0 if absent).
+# pm ROLE CMD ARGS... runs the host binary as ROLE against the cluster, with
+# none of the PODMEDIC_* variables exported for compose.
+pm() {
+	local role=$1
+	shift
+	(
+		for v in $(compgen -e | grep '^PODMEDIC_'); do unset "$v"; done
+		exec timeout 300 "$bin" "$@" --nats-url "$urls" --nats-tls-ca "$secrets/ca.pem" \
+			--nats-user "$role" --nats-password "$(pw "$role")"
+	)
+}
+
+# metric LEARNER NAME prints the sum of NAME's samples for this run on
+# LEARNER's /metrics ("" if it does not answer, 0 if the metric is absent).
 metric() {
-	curl -fsS --max-time 5 "$base/metrics" 2>/dev/null | awk -v name="$1" -v run="run=\"$run\"" '
+	curl -fsS --max-time 3 "${base[$1]}/metrics" 2>/dev/null | awk -v name="$2" -v run="run=\"$run\"" '
 		index($0, name "{") == 1 && index($0, run) { sum += $NF; found = 1 }
-		END { if (found) printf "%d\n", sum; else print "0" }'
+		END { if (found) printf "%d\n", sum; else print "0" }' || true
 }
 # wait_until SECONDS DESCRIPTION COMMAND... retries COMMAND every second.
 wait_until() {
@@ -172,79 +229,180 @@ wait_until() {
 		sleep 1
 	done
 }
-connected_is() { [[ "$(metric podmedic_learner_actors_connected)" == "$1" ]]; }
-steps_above() { (($(metric podmedic_learner_env_steps_consumed_total) > $1)); }
-healthy() { curl -fsS --max-time 3 "$base/healthz" >/dev/null 2>&1; }
-# steps_rise SECONDS: env steps consumed rise within SECONDS.
+healthy() { curl -fsS --max-time 3 "${base[$1]}/healthz" >/dev/null 2>&1; }
+is_active() { [[ "$(metric "$1" podmedic_learner_lease_active)" == 1 ]]; }
+other() { if [[ $1 == learner-1 ]]; then echo learner-2; else echo learner-1; fi; }
+# active prints the learner that holds the lease, if exactly one does.
+active() {
+	local a1 a2
+	a1="$(metric learner-1 podmedic_learner_lease_active)"
+	a2="$(metric learner-2 podmedic_learner_lease_active)"
+	if [[ "$a1" == 1 && "$a2" != 1 ]]; then echo learner-1; elif [[ "$a2" == 1 && "$a1" != 1 ]]; then echo learner-2; fi
+}
+one_active() { [[ -n "$(active)" ]]; }
+both_healthy() { healthy learner-1 && healthy learner-2; }
+# above LEARNER NAME VALUE: NAME's sum on LEARNER is above VALUE.
+above() { local v; v="$(metric "$1" "$2")"; [[ -n "$v" ]] && ((v > $3)); }
+connected_is() { [[ "$(metric "$1" podmedic_learner_actors_connected)" == "$2" ]]; }
+steps_above() { (($(metric "$1" podmedic_learner_env_steps_consumed_total) > $2)); }
+# steps_rise LEARNER SECONDS: env steps consumed rise within SECONDS.
 steps_rise() {
 	local s
-	s="$(metric podmedic_learner_env_steps_consumed_total)"
-	wait_until "$1" "env steps to rise above $s" steps_above "$s"
-	say "  env steps consumed: $s -> $(metric podmedic_learner_env_steps_consumed_total)"
+	s="$(metric "$1" podmedic_learner_env_steps_consumed_total)"
+	wait_until "$2" "env steps of $1 to rise above $s" steps_above "$1" "$s"
+	say "  $1: env steps consumed $s -> $(metric "$1" podmedic_learner_env_steps_consumed_total)"
 }
+container() { docker ps -aq --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1" | head -n 1; }
 actor_ids() {
 	docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=actor"
 }
+network="${project}_default"
+now_ms() { date +%s%3N; }
 
 step="up"
-say "using ${compose[*]}, project $project, learner on $base"
-dc up -d --no-build --scale actor=3 nats learner actor >"$work/up.log" 2>&1 ||
+say "using ${compose[*]}, project $project, learners on ${base[learner-1]} and ${base[learner-2]}, NATS $urls"
+dc up -d --no-build --scale actor=4 nats-1 nats-2 nats-3 learner-1 learner-2 actor >"$work/up.log" 2>&1 ||
 	{ cat "$work/up.log" >&2; fail "compose up failed"; }
-wait_until 60 "the learner's /healthz" healthy
-wait_until 90 "3 actors connected" connected_is 3
-say "3 actors connected"
-steps_rise 90
+wait_until 90 "both learners' /healthz" both_healthy
+wait_until 90 "exactly one active learner" one_active
+act="$(active)"
+say "$act holds the lease (epoch $(metric "$act" podmedic_learner_lease_epoch)), $(other "$act") stands by"
+routes="$(curl -fsS --max-time 3 "http://127.0.0.1:$PODMEDIC_NATS_MONITOR_PORT/routez" | grep -o '"remote_name": *"nats-[23]"' | sort -u | wc -l)"
+((routes == 2)) || fail "nats-1 has routes to $routes of the 2 other nodes"
+wait_until 120 "4 actors connected to $act" connected_is "$act" 4
+steps_rise "$act" 90
 
-step="scale"
-dc up -d --no-build --no-recreate --scale actor=5 actor >"$work/up.log" 2>&1 ||
-	{ cat "$work/up.log" >&2; fail "compose up --scale actor=5 failed"; }
-[[ "$(actor_ids | wc -l)" -eq 5 ]] || fail "want 5 actor containers, have $(actor_ids | wc -l)"
-wait_until 90 "5 actors connected" connected_is 5
-say "scaled to 5 actors"
-steps_rise 60
-
-step="kill actor"
-victim="$(actor_ids | head -n 1)"
-docker kill "$victim" >/dev/null || fail "docker kill $victim failed"
-wait_until 30 "the learner to drop the killed actor (4 connected)" connected_is 4
-say "killed actor ${victim:0:12}, 4 connected"
-steps_rise 60
-
-step="restart learner"
-before="$(metric podmedic_learner_policy_version)"
-((before > 0)) || fail "policy version is $before before the restart: no update happened"
-dc restart -t 30 learner >/dev/null 2>&1 || fail "compose restart learner failed"
-wait_until 60 "the restarted learner's /healthz" healthy
-logs="$(dc logs --no-color learner 2>&1)"
-stopped="$(grep -o 'learner stopped at policy version [0-9]*' <<<"$logs" | tail -n 1 | grep -o '[0-9]*$' || true)"
-resumed="$(grep 'resumed from checkpoint' <<<"$logs" | tail -n 1 | grep -o 'version=[0-9]*' | head -n 1 | cut -d= -f2 || true)"
-[[ -n "$stopped" ]] || fail "the learner did not log a graceful stop ('learner stopped at policy version N')"
-[[ -n "$resumed" ]] || fail "the restarted learner did not log 'resumed from checkpoint ... version=N'"
-((stopped >= before)) || fail "learner stopped at version $stopped, below $before read before the restart"
-((resumed == stopped)) || fail "learner resumed at version $resumed, want $stopped (its version at shutdown)"
-now="$(metric podmedic_learner_policy_version)"
-((now >= resumed)) || fail "policy version $now after the restart is below the resumed $resumed"
-say "learner restarted: stopped at version $stopped, resumed at $resumed (was $before before), now $now"
-wait_until 60 "4 actors connected to the restarted learner" connected_is 4
-steps_rise 90
-
-step="policy"
-curl -fsS --max-time 10 -D "$work/policy.headers" -o "$work/policy.msgpack" "$base/v1/policy" || fail "GET /v1/policy failed"
-[[ -s "$work/policy.msgpack" ]] || fail "/v1/policy returned an empty body"
-pv="$(tr -d '\r' <"$work/policy.headers" | awk -F': ' 'tolower($1) == "x-podmedic-policy-version" { print $2 }')"
-[[ -n "$pv" ]] && ((pv >= resumed)) || fail "/v1/policy version header '$pv', want >= $resumed"
-say "pulled policy version $pv ($(wc -c <"$work/policy.msgpack") bytes)"
-
-step="evaluate"
-"$bin" evaluate -h >/dev/null 2>&1 || fail "$bin has no evaluate command yet (podmedic evaluate is needed to evaluate the pulled policy)"
-# The PODMEDIC_* variables exported for compose would set evaluate's flags too.
+# A subscriber (evaluator credentials) records every weights broadcast.
 (
 	for v in $(compgen -e | grep '^PODMEDIC_'); do unset "$v"; done
-	exec timeout 300 "$bin" evaluate --policy "$base" --episodes 2 --scenarios pod-kill --bootstrap 200 --out "$work/eval"
-) >"$work/eval.log" 2>&1 ||
-	{ cat "$work/eval.log" >&2; fail "podmedic evaluate --policy $base failed"; }
-[[ -s "$work/eval/report.md" ]] || { cat "$work/eval.log" >&2; fail "podmedic evaluate wrote no report.md"; }
-say "evaluated the running learner's policy: report.md of $(wc -c <"$work/eval/report.md") bytes"
+	exec "$bin" watch --run "$run" --nats-url "$urls" --nats-tls-ca "$secrets/ca.pem" \
+		--nats-user evaluator --nats-password "$(pw evaluator)"
+) >"$work/watch.log" 2>&1 &
+watcher=$!
+
+step="security"
+pm actor watch --run "$run" --try-publish --duration 1s --quiet >"$work/probe.log" 2>&1 || { cat "$work/probe.log" >&2; fail "watch --try-publish failed"; }
+grep -q 'publish_refused=1 *$' "$work/probe.log" || { cat "$work/probe.log" >&2; fail "an actor's credentials published weights"; }
+grep -q 'undecodable=0' "$work/probe.log" || fail "the actor's forged weights reached a subscriber"
+if pm actor policy list --run "$run" --timeout 5s >"$work/probe2.log" 2>&1; then fail "an actor's credentials read the policy store"; fi
+say "an actor's credentials cannot publish weights nor read the store"
+
+step="nats node"
+before_connected="$(metric "$act" podmedic_learner_actors_connected)"
+docker kill "$(container nats-2)" >/dev/null || fail "docker kill nats-2 failed"
+say "killed nats-2"
+steps_rise "$act" 60
+wait_until 60 "4 actors connected after losing nats-2" connected_is "$act" 4
+is_active "$act" || say "  note: the lease moved while nats-2 was down"
+act="$(active)"
+[[ -n "$act" ]] || fail "no single active learner after losing nats-2"
+dc start nats-2 >/dev/null 2>&1 || fail "restart nats-2 failed"
+nats2_ready() { docker exec "$(container nats-2)" /podmedic healthcheck --quiet --url 'http://127.0.0.1:8222/healthz?js-enabled-only=true' >/dev/null 2>&1; }
+wait_until 60 "nats-2 back with JetStream" nats2_ready
+say "nats-2 back; training went on at $act with $before_connected -> $(metric "$act" podmedic_learner_actors_connected) actors"
+
+step="kill learner"
+sb="$(other "$act")"
+wait_until 60 "a checkpoint of $act" above "$act" podmedic_learner_checkpoints_total 0
+ver_before="$(metric "$act" podmedic_learner_policy_version)"
+ckpt_before="$(metric "$act" podmedic_learner_checkpoint_version)"
+epoch_before="$(metric "$act" podmedic_learner_lease_epoch)"
+takeovers_before="$(metric "$sb" podmedic_learner_lease_takeovers_total)"
+t0="$(now_ms)"
+docker kill "$(container "$act")" >/dev/null || fail "docker kill $act failed"
+docker rm -f "$(container "$act")" >/dev/null
+docker volume rm "${project}_${act}-data" >/dev/null || fail "could not delete the volume of $act"
+wait_until $((3 * lease_ttl + 30)) "$sb to take over" is_active "$sb"
+t1="$(now_ms)"
+kill_takeover_ms=$((t1 - t0))
+resumed="$(metric "$sb" podmedic_learner_resumed_version)"
+epoch_after="$(metric "$sb" podmedic_learner_lease_epoch)"
+((epoch_after > epoch_before)) || fail "epoch $epoch_after after the takeover, want > $epoch_before"
+(($(metric "$sb" podmedic_learner_lease_takeovers_total) == takeovers_before + 1)) || fail "$sb counted no takeover"
+((resumed >= ckpt_before)) || fail "$sb resumed at version $resumed, below $act's last checkpoint $ckpt_before"
+kill_lost=$((ver_before - resumed))
+((kill_lost <= ckpt_every)) || fail "$kill_lost updates lost (version $ver_before -> $resumed), more than one checkpoint interval ($ckpt_every)"
+say "killed $act at version $ver_before (checkpoint $ckpt_before) and deleted its volume: $sb took over after $((kill_takeover_ms / 1000)).$((kill_takeover_ms % 1000 / 100)) s at version $resumed ($kill_lost updates lost), epoch $epoch_before -> $epoch_after"
+act="$sb"
+steps_rise "$act" 60
+dc up -d --no-build "$(other "$act")" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; fail "recreating $(other "$act") failed"; }
+wait_until 60 "the recreated $(other "$act") to answer" healthy "$(other "$act")"
+sleep 2
+is_active "$(other "$act")" && fail "the recreated $(other "$act") took the lease from $act"
+say "recreated $(other "$act") with an empty volume: it stands by"
+
+step="partition learner"
+sb="$(other "$act")"
+ver_before="$(metric "$act" podmedic_learner_policy_version)"
+epoch_before="$(metric "$act" podmedic_learner_lease_epoch)"
+t0="$(now_ms)"
+docker network disconnect "$network" "$(container "$act")" || fail "docker network disconnect $act failed"
+wait_until $((3 * lease_ttl + 30)) "$sb to take over from the partitioned $act" is_active "$sb"
+t1="$(now_ms)"
+part_takeover_ms=$((t1 - t0))
+resumed_p="$(metric "$sb" podmedic_learner_resumed_version)"
+part_lost=$((ver_before - resumed_p))
+steps_rise "$sb" 60
+# Keep it cut off until NATS has dropped its connections (ping_interval 3 s
+# x ping_max 3), then let it back.
+sleep $((t0 / 1000 + 15 - $(date +%s) > 0 ? t0 / 1000 + 15 - $(date +%s) : 0))
+docker network connect --alias "$act" "$network" "$(container "$act")" || fail "docker network connect $act failed"
+wait_until 60 "the partitioned $act to answer again" healthy "$act"
+fenced() { [[ "$(metric "$act" podmedic_learner_lease_active)" == 0 && $(metric "$act" podmedic_learner_lease_lost_total) -ge 1 ]]; }
+wait_until 30 "$act to report itself fenced (lease_active 0, lease_lost_total >= 1)" fenced
+say "partitioned $act at version $ver_before: $sb took over after $((part_takeover_ms / 1000)).$((part_takeover_ms % 1000 / 100)) s at version $resumed_p ($part_lost updates lost); $act came back fenced, standing by"
+act="$sb"
+wait_until 60 "4 actors connected to $act" connected_is "$act" 4
+
+step="partition actor"
+victim="$(actor_ids | head -n 1)"
+stale() { metric "$act" podmedic_learner_rollouts_rejected_total; }
+lost_before="$(metric "$act" podmedic_learner_actors_lost_total)"
+# The same stretch of time without a partition, for comparison.
+r0="$(stale)"
+sleep 20
+base_rejects=$(($(stale) - r0))
+r1="$(stale)"
+docker network disconnect "$network" "$victim" || fail "docker network disconnect of an actor failed"
+sleep 20
+docker network connect "$network" "$victim" || fail "docker network connect of the actor failed"
+wait_until 30 "$act to drop the cut-off actor" above "$act" podmedic_learner_actors_lost_total "$lost_before"
+wait_until 90 "the actor to rejoin (4 connected)" connected_is "$act" 4
+sleep 5
+part_rejects=$(($(stale) - r1))
+((part_rejects > base_rejects)) || fail "rollouts rejected around the actor's partition: $part_rejects, no more than the $base_rejects of a quiet stretch as long"
+say "actor ${victim:0:12} cut off for 20 s: dropped by $act and back; rejected rollouts $part_rejects (quiet stretch: $base_rejects)"
+steps_rise "$act" 60
+
+step="store"
+last_ver="$(metric "$act" podmedic_learner_policy_version)"
+dc stop -t 30 learner-1 learner-2 >/dev/null 2>&1 || fail "compose stop of the learners failed"
+pm evaluator policy list --run "$run" >"$work/list.log" 2>&1 || { cat "$work/list.log" >&2; fail "policy list failed with no learner running"; }
+stored="$(grep -c '^[0-9]' "$work/list.log" || true)"
+((stored >= 1)) || { cat "$work/list.log" >&2; fail "no snapshot listed"; }
+pm evaluator policy get --run "$run" --version latest --out "$work/latest.snapshot" >"$work/get.log" 2>&1 ||
+	{ cat "$work/get.log" >&2; fail "policy get failed with no learner running"; }
+pulled="$(grep -o 'policy version [0-9]*' "$work/get.log" | grep -o '[0-9]*$')"
+((pulled >= last_ver)) || fail "pulled version $pulled, below $last_ver the active learner had before it stopped"
+pm evaluator evaluate --policy nats --run "$run" --episodes 1 --scenarios pod-kill --policies trained,noop \
+	--bootstrap 100 --out "$work/eval" >"$work/eval.log" 2>&1 || { cat "$work/eval.log" >&2; fail "evaluate --policy nats failed with no learner running"; }
+[[ -s "$work/eval/report.md" ]] || fail "evaluate wrote no report.md"
+say "no learner running: $stored snapshots listed, version $pulled pulled and evaluated from the store"
+
+step="epochs"
+kill -INT "$watcher"
+wait "$watcher" || true
+watcher=""
+summary="$(grep 'watch summary:' "$work/watch.log" || true)"
+[[ -n "$summary" ]] || { tail "$work/watch.log" >&2; fail "the watcher printed no summary"; }
+field() { grep -o "$1=[0-9,]*" <<<"$summary" | cut -d= -f2; }
+(($(field messages) > 0)) || fail "the watcher saw no weights: $summary"
+(($(field regressions) == 0)) || fail "two learners published at once (an older epoch after a newer one): $summary"
+(($(field undecodable) == 0)) || fail "undecodable weights: $summary"
+epochs="$(field epochs | tr ',' '\n' | grep -c . || true)"
+((epochs >= 3)) || fail "epochs seen: $(field epochs), want at least 3 (start, kill, partition)"
+say "a subscriber saw $(field messages) weights messages from epochs $(field epochs), in rising order only"
 
 step="done"
+say "figures: takeover after a kill $((kill_takeover_ms / 1000)).$((kill_takeover_ms % 1000 / 100)) s ($kill_lost updates lost), after a partition $((part_takeover_ms / 1000)).$((part_takeover_ms % 1000 / 100)) s ($part_lost updates lost); lease ttl ${lease_ttl}s, checkpoint every $ckpt_every updates"
 ok=1
