@@ -9,22 +9,54 @@ import (
 // logits and allocate nothing; they are numerically stable for any finite
 // logits (the maximum is subtracted before exponentiating).
 
-// LogSoftmax writes log p = z - logsumexp(z) into out (len(z)).
-func LogSoftmax(z, out []float64) {
+// LogSoftmax writes log p = z - logsumexp(z) into out (len(z)), in
+// float64. Actors and the learner both call it on the network's float32
+// logits, so equal logits give equal log-probabilities.
+func LogSoftmax(z []float32, out []float64) {
 	m := z[0]
 	for _, v := range z[1:] {
 		if v > m {
 			m = v
 		}
 	}
+	mf := float64(m)
 	s := 0.0
 	for _, v := range z {
-		s += math.Exp(v - m)
+		s += math.Exp(float64(v) - mf)
 	}
-	lse := m + math.Log(s)
+	lse := mf + math.Log(s)
 	for i, v := range z {
-		out[i] = v - lse
+		out[i] = float64(v) - lse
 	}
+}
+
+// LogSoftmaxProbs is LogSoftmax (bitwise the same logp) that also writes
+// the probabilities p = exp(logp), computed from the same exponentials,
+// and returns the entropy -sum p·logp.
+func LogSoftmaxProbs(z []float32, logp, p []float64) float64 {
+	m := z[0]
+	for _, v := range z[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	mf := float64(m)
+	s := 0.0
+	for i, v := range z {
+		e := math.Exp(float64(v) - mf)
+		p[i] = e
+		s += e
+	}
+	lse := mf + math.Log(s)
+	inv := 1 / s
+	h := 0.0
+	for i, v := range z {
+		lp := float64(v) - lse
+		logp[i] = lp
+		p[i] *= inv
+		h -= p[i] * lp
+	}
+	return h
 }
 
 // Entropy returns -sum p log p for log-probabilities logp.

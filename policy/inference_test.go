@@ -6,9 +6,16 @@ import (
 )
 
 func TestCategorical(t *testing.T) {
-	z := []float64{1000, 1001, 999} // huge logits: stability
+	z := []float32{1000, 1001, 999} // huge logits: stability
 	lp := make([]float64, 3)
 	LogSoftmax(z, lp)
+	lp2, p := make([]float64, 3), make([]float64, 3)
+	h2 := LogSoftmaxProbs(z, lp2, p)
+	for i := range lp {
+		if lp2[i] != lp[i] || math.Abs(p[i]-math.Exp(lp[i])) > 1e-12*p[i] {
+			t.Fatalf("LogSoftmaxProbs: logp %v p %v, LogSoftmax %v", lp2[i], p[i], lp[i])
+		}
+	}
 	e := []float64{math.Exp(-1), 1, math.Exp(-2)}
 	s := e[0] + e[1] + e[2]
 	for i := range lp {
@@ -20,8 +27,8 @@ func TestCategorical(t *testing.T) {
 	for i := range e {
 		h -= e[i] / s * math.Log(e[i]/s)
 	}
-	if math.Abs(Entropy(lp)-h) > 1e-12 {
-		t.Fatalf("entropy %v, want %v", Entropy(lp), h)
+	if math.Abs(Entropy(lp)-h) > 1e-12 || math.Abs(h2-h) > 1e-12 {
+		t.Fatalf("entropy %v and %v, want %v", Entropy(lp), h2, h)
 	}
 	if Argmax(lp) != 1 {
 		t.Fatalf("argmax %d", Argmax(lp))

@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"testing"
 
+	"podmedic/internal/workpool"
 	"podmedic/policy"
 )
 
 // BenchmarkPPOThroughput measures full updates at make run's shape (obs
 // 52, 17 actions, 2x64 tanh nets, a batch of 2 rollouts of 8 envs x 64
-// steps, 4 epochs) with minibatches of 64 and 256.
+// steps, 4 epochs) with minibatches of 64 and 256, on a pool of
+// GOMAXPROCS workers as the learner runs them (-cpu 1 for one core).
 func BenchmarkPPOThroughput(b *testing.B) {
 	for _, mb := range []int{64, 256} {
 		b.Run(fmt.Sprintf("mb=%d", mb), func(b *testing.B) {
+			pool := workpool.New(0)
+			defer pool.Close()
 			rng := testRNG(42)
 			net, _ := policy.New(policy.DefaultArch(52, 17), rng)
 			cfg := DefaultConfig()
@@ -21,6 +25,7 @@ func BenchmarkPPOThroughput(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
+			p.SetExecutor(pool)
 			segs := []Segment{randomSegment(b, net, 8, 64, 0.1, rng), randomSegment(b, net, 8, 64, 0.1, rng)}
 			b.ReportAllocs()
 			b.ResetTimer()
