@@ -11,43 +11,20 @@ import (
 
 // LogSoftmax writes log p = z - logsumexp(z) into out (len(z)), in
 // float64. Actors and the learner both call it on the network's float32
-// logits, so equal logits give equal log-probabilities.
+// logits, so equal logits give equal log-probabilities: the exponentials
+// (exp64) have vector paths that agree bitwise with the Go one.
 func LogSoftmax(z []float32, out []float64) {
-	m := z[0]
-	for _, v := range z[1:] {
-		if v > m {
-			m = v
-		}
-	}
-	mf := float64(m)
-	s := 0.0
-	for _, v := range z {
-		s += math.Exp(float64(v) - mf)
-	}
-	lse := mf + math.Log(s)
+	lse, _ := expShifted(z, out)
 	for i, v := range z {
 		out[i] = float64(v) - lse
 	}
 }
 
 // LogSoftmaxProbs is LogSoftmax (bitwise the same logp) that also writes
-// the probabilities p = exp(logp), computed from the same exponentials,
-// and returns the entropy -sum p·logp.
+// the probabilities p, computed from the same exponentials, and returns
+// the entropy -sum p·logp.
 func LogSoftmaxProbs(z []float32, logp, p []float64) float64 {
-	m := z[0]
-	for _, v := range z[1:] {
-		if v > m {
-			m = v
-		}
-	}
-	mf := float64(m)
-	s := 0.0
-	for i, v := range z {
-		e := math.Exp(float64(v) - mf)
-		p[i] = e
-		s += e
-	}
-	lse := mf + math.Log(s)
+	lse, s := expShifted(z, p)
 	inv := 1 / s
 	h := 0.0
 	for i, v := range z {
@@ -57,6 +34,27 @@ func LogSoftmaxProbs(z []float32, logp, p []float64) float64 {
 		h -= p[i] * lp
 	}
 	return h
+}
+
+// expShifted writes e[i] = exp(z[i] - max z) and returns logsumexp(z)
+// and the sum of the e[i].
+func expShifted(z []float32, e []float64) (lse, sum float64) {
+	m := z[0]
+	for _, v := range z[1:] {
+		if v > m {
+			m = v
+		}
+	}
+	mf := float64(m)
+	e = e[:len(z)]
+	for i, v := range z {
+		e[i] = float64(v) - mf // exact: both are float32
+	}
+	expSlice(e)
+	for _, v := range e {
+		sum += v
+	}
+	return mf + math.Log(sum), sum
 }
 
 // Entropy returns -sum p log p for log-probabilities logp.

@@ -17,6 +17,29 @@ const (
 // to compare paths.
 var kernelPath = bestPath
 
+var kernelNames = [...]string{pathGeneric: "generic", pathAVX2: "avx2", pathAVX512: "avx512"}
+
+// Kernels returns the name of the kernel path in use: "avx512", "avx2" or
+// "generic" (portable Go).
+func Kernels() string { return kernelNames[kernelPath] }
+
+// AvailableKernels lists the kernel paths this CPU runs, slowest first.
+func AvailableKernels() []string { return kernelNames[:bestPath+1] }
+
+// SetKernels selects a kernel path by name (one of AvailableKernels). All
+// paths compute bitwise identical results; choosing one serves to check
+// that and to measure them. It must not be called while any network
+// computes.
+func SetKernels(name string) error {
+	for p, n := range kernelNames[:bestPath+1] {
+		if n == name {
+			kernelPath = p
+			return nil
+		}
+	}
+	return fmt.Errorf("policy: kernel path %q not available on this CPU (have %v)", name, AvailableKernels())
+}
+
 // gemm computes, for r < m and j < n,
 //
 //	c[r*ldc+j] = init_j + sum over kk < k of a[r*lda+kk*ka] * b[kk*ldb+j]

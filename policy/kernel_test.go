@@ -27,7 +27,7 @@ func onPath(p int, f func()) {
 	f()
 }
 
-var pathNames = map[int]string{pathGeneric: "generic", pathAVX2: "avx2", pathAVX512: "avx512"}
+var pathNames = kernelNames
 
 func randF32(n int, scale float64, seed uint64) []float32 {
 	rng := testRNG(seed)
@@ -137,6 +137,50 @@ func TestTanhPathsAgree(t *testing.T) {
 		onPath(p, func() { tanhGrad(want, dy) })
 		if j := sameBits32(dy, wantG); j >= 0 {
 			t.Fatalf("%s: tanh gradient %d: %v, generic %v", pathNames[p], j, dy[j], wantG[j])
+		}
+	}
+}
+
+func TestExpPathsAgree(t *testing.T) {
+	paths := vectorPaths(t)
+	rng := testRNG(59)
+	x := make([]float64, 1021)
+	for i := range x {
+		x[i] = -rng.ExpFloat64() * 10
+	}
+	copy(x, []float64{0, -708, -709, -1e300, 709, 710, 1e-300, -0.34657359, 0.34657359, math.Inf(-1), math.NaN()})
+	want := append([]float64(nil), x...)
+	for i := range want {
+		want[i] = exp64(want[i])
+	}
+	for _, p := range paths {
+		got := append([]float64(nil), x...)
+		onPath(p, func() { expSlice(got) })
+		for j := range got {
+			if math.Float64bits(got[j]) != math.Float64bits(want[j]) && !(math.IsNaN(got[j]) && math.IsNaN(want[j])) {
+				t.Fatalf("%s: exp(%v) = %v, generic %v", pathNames[p], x[j], got[j], want[j])
+			}
+		}
+	}
+}
+
+func TestExpAccuracy(t *testing.T) {
+	rng := testRNG(60)
+	for i := 0; i < 200000; i++ {
+		x := -rng.ExpFloat64() * 30
+		if i%3 == 0 {
+			x = (rng.Float64() - 0.5) * 1400
+		}
+		got, want := exp64(x), math.Exp(x)
+		if x < -708 {
+			want = math.Exp(-708)
+		}
+		tol := 4e-16 // 2 ulps where the softmax uses it (x <= 0)
+		if x > 0 {
+			tol = 1e-15
+		}
+		if math.Abs(got-want) > tol*want {
+			t.Fatalf("exp64(%v) = %v, math.Exp %v", x, got, want)
 		}
 	}
 }

@@ -121,3 +121,23 @@ func narrowVec(dst []float32, src []float64) int {
 	}
 	return n
 }
+
+//go:noescape
+func exp512(x *float64, n int)
+
+//go:noescape
+func exp256(x *float64, n int)
+
+func expVec(x []float64) int {
+	w := vecWidth(8)
+	n := len(x) / max(w, 1) * w
+	if n == 0 {
+		return 0
+	}
+	if kernelPath == pathAVX512 {
+		exp512(&x[0], n)
+	} else {
+		exp256(&x[0], n)
+	}
+	return n
+}
