@@ -30,9 +30,9 @@ const (
 // observation, whose input gradient nobody needs).
 type layer struct {
 	layerShape
-	off   int
-	w, b  []float32
-	wT    []float32
+	off  int
+	w, b []float32
+	wT   []float32
 }
 
 // Net is an actor-critic MLP. Its parameters live in one contiguous

@@ -7,18 +7,18 @@ import "math"
 // high part has 9 significant bits, so k*ln2Hi is exact) and the
 // polynomial of Cephes' expf for exp(r) - 1 - r - r²/2... on |r| <= ln2/2.
 const (
-	tanhClamp   = 9
-	log2E32     = 1.44269504088896341
-	shifter32   = 12582912
-	ln2Hi32     = 0.693359375
-	ln2Lo32     = -2.12194440e-4
-	expP0       = 1.9875691500e-4
-	expP1       = 1.3981999507e-3
-	expP2       = 8.3334519073e-3
-	expP3       = 4.1665795894e-2
-	expP4       = 1.6666665459e-1
-	expP5       = 5.0000001201e-1
-	scaleBias   = 0x4b400000 - 127 // bits(shifter+k) - scaleBias = k+127
+	tanhClamp = 9
+	log2E32   = 1.44269504088896341
+	shifter32 = 12582912
+	ln2Hi32   = 0.693359375
+	ln2Lo32   = -2.12194440e-4
+	expP0     = 1.9875691500e-4
+	expP1     = 1.3981999507e-3
+	expP2     = 8.3334519073e-3
+	expP3     = 4.1665795894e-2
+	expP4     = 1.6666665459e-1
+	expP5     = 5.0000001201e-1
+	scaleBias = 0x4b400000 - 127 // bits(shifter+k) - scaleBias = k+127
 )
 
 // tanh32 is the hidden layers' activation: tanh|x| = -m/(2+m) with

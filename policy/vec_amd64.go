@@ -34,7 +34,6 @@ func narrow512(dst *float32, src *float64, n int)
 //go:noescape
 func narrow256(dst *float32, src *float64, n int)
 
-
 // vecWidth returns the elements per vector of the current path for
 // elements of the given size (4 or 8 bytes), 0 for the generic path.
 func vecWidth(size int) int {

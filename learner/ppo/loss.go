@@ -17,8 +17,8 @@ const chunkSize = 4096
 type minibatch struct {
 	p      *Updater
 	shards []shard
-	grad   []float64 // the minibatch's gradient, in the order of Net.Params
-	chunks [][2]int     // [lo, hi) of each reduction and Adam task
+	grad   []float64     // the minibatch's gradient, in the order of Net.Params
+	chunks [][2]int      // [lo, hi) of each reduction and Adam task
 	srcs   [][][]float32 // per chunk: the shards' gradients of the chunk
 	sumSq  []float64     // per chunk: sum of the squared gradient
 
