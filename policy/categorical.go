@@ -36,6 +36,48 @@ func LogSoftmaxProbs(z []float32, logp, p []float64) float64 {
 	return h
 }
 
+// LogSoftmaxRows is LogSoftmaxProbs on each of the n rows of k logits in
+// z: it writes n×k log-probabilities and probabilities and n entropies,
+// bitwise the same as row by row, with the exponentials of all rows
+// computed in one vector pass. ent[r] holds the row's maximum logit
+// until the end.
+func LogSoftmaxRows(z []float32, n, k int, logp, p, ent []float64) {
+	z, logp, p, ent = z[:n*k], logp[:n*k], p[:n*k], ent[:n]
+	for r := range n {
+		row := z[r*k : r*k+k]
+		m := row[0]
+		for _, v := range row[1:] {
+			if v > m {
+				m = v
+			}
+		}
+		mf := float64(m)
+		e := p[r*k : r*k+k]
+		for i, v := range row {
+			e[i] = float64(v) - mf
+		}
+		ent[r] = mf
+	}
+	expSlice(p)
+	for r := range n {
+		row, e, lp := z[r*k:r*k+k], p[r*k:r*k+k], logp[r*k:r*k+k]
+		sum := 0.0
+		for _, v := range e {
+			sum += v
+		}
+		lse := ent[r] + math.Log(sum)
+		inv := 1 / sum
+		h := 0.0
+		for i, v := range row {
+			l := float64(v) - lse
+			lp[i] = l
+			e[i] *= inv
+			h -= e[i] * l
+		}
+		ent[r] = h
+	}
+}
+
 // expShifted writes e[i] = exp(z[i] - max z) and returns logsumexp(z)
 // and the sum of the e[i].
 func expShifted(z []float32, e []float64) (lse, sum float64) {

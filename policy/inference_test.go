@@ -47,6 +47,27 @@ func TestCategorical(t *testing.T) {
 	}
 }
 
+// TestLogSoftmaxRows: the batched version gives row by row's bits.
+func TestLogSoftmaxRows(t *testing.T) {
+	const n, k = 11, 17
+	z := randF32(n*k, 3, 61)
+	z[5] = 1000
+	logp, p, ent := make([]float64, n*k), make([]float64, n*k), make([]float64, n)
+	LogSoftmaxRows(z, n, k, logp, p, ent)
+	lp, pr := make([]float64, k), make([]float64, k)
+	for r := range n {
+		h := LogSoftmaxProbs(z[r*k:r*k+k], lp, pr)
+		if h != ent[r] {
+			t.Fatalf("row %d: entropy %v, row by row %v", r, ent[r], h)
+		}
+		for i := range k {
+			if lp[i] != logp[r*k+i] || pr[i] != p[r*k+i] {
+				t.Fatalf("row %d, %d: %v %v, row by row %v %v", r, i, logp[r*k+i], p[r*k+i], lp[i], pr[i])
+			}
+		}
+	}
+}
+
 func TestInferenceZeroAllocs(t *testing.T) {
 	net, _ := New(DefaultArch(20, 7), testRNG(21))
 	inf := net.NewInference(64)

@@ -5,7 +5,7 @@ import "math"
 // Constants of tanh32: the clamp (tanh 9 rounds to 1 in float32), the
 // round-to-nearest shifter 1.5*2^23, Cody and Waite's split of ln 2 (the
 // high part has 9 significant bits, so k*ln2Hi is exact) and the
-// polynomial of Cephes' expf for exp(r) - 1 - r - r²/2... on |r| <= ln2/2.
+// polynomial P of Cephes' expf, e^r - 1 = r + r²·P(r) on |r| <= ln2/2.
 const (
 	tanhClamp = 9
 	log2E32   = 1.44269504088896341

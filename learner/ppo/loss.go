@@ -37,7 +37,8 @@ type shard struct {
 	ws               *policy.Workspace
 	obs              []float32
 	dLogits, dValues []float32
-	logp, prob, row  []float64 // one sample's log-probabilities, probabilities, logit gradient
+	logp, prob, ent  []float64 // per sample: log-probabilities, probabilities (×actions), entropy
+	row              []float64 // one sample's logit gradient
 	stats            mbStats   // sums over the shard's samples
 }
 
@@ -71,7 +72,7 @@ func (m *minibatch) grow(n int) {
 	for s := range m.shards {
 		m.shards[s] = shard{ws: m.p.net.NewWorkspace(per), obs: make([]float32, per*d),
 			dLogits: make([]float32, per*na), dValues: make([]float32, per),
-			logp: make([]float64, na), prob: make([]float64, na), row: make([]float64, na)}
+			logp: make([]float64, per*na), prob: make([]float64, per*na), ent: make([]float64, per), row: make([]float64, na)}
 	}
 	for c, ch := range m.chunks {
 		m.srcs[c] = m.srcs[c][:0]
@@ -141,10 +142,10 @@ func (m *minibatch) runShard(k int) {
 	logits, values := sh.ws.Logits(), sh.ws.Values()
 	dl, dv := sh.dLogits[:n*na], sh.dValues[:n]
 	fb, clip := float64(B), m.clip
+	policy.LogSoftmaxRows(logits, n, na, sh.logp, sh.prob, sh.ent)
 	var s mbStats
 	for j, i := range idx {
-		lrow, prow, g := sh.logp, sh.prob, sh.row
-		h := policy.LogSoftmaxProbs(logits[j*na:j*na+na], lrow, prow)
+		lrow, prow, h, g := sh.logp[j*na:j*na+na], sh.prob[j*na:j*na+na], sh.ent[j], sh.row
 		a := int(b.actions[i])
 		logRatio := lrow[a] - b.oldLogp[i]
 		ratio := math.Exp(logRatio)
