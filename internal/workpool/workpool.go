@@ -8,18 +8,30 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // maxQueued bounds the task indices queued at once; a Run with more tasks
 // runs the excess on the calling goroutine.
 const maxQueued = 256
 
+// spinFor is how long an idle helper keeps polling for work, and Run for
+// its helpers to finish, before blocking. The parallel parts of a PPO
+// update follow each other within microseconds, sooner than a parked
+// goroutine is woken on another core (a woken goroutine first waits in
+// the waker's run queue until another core steals it); between updates
+// helpers park after this long. Both yield the processor while they
+// poll.
+const spinFor = 50 * time.Microsecond
+
 // Pool is a set of helper goroutines. New starts them, Close stops them.
 // Run may be called from one goroutine at a time.
 type Pool struct {
 	workers int
 	tasks   chan int      // indices of the current Run
-	fin     chan struct{} // one per task a helper finished
+	left    atomic.Int64  // tasks of the current Run not finished
+	fin     chan struct{} // sent by the helper that finishes a Run's last task
 	fn      func(int)     // the current Run's task; written before indices are sent
 	wg      sync.WaitGroup
 	closed  bool
@@ -31,7 +43,7 @@ func New(workers int) *Pool {
 	if workers < 1 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	p := &Pool{workers: workers, tasks: make(chan int, maxQueued), fin: make(chan struct{}, maxQueued)}
+	p := &Pool{workers: workers, tasks: make(chan int, maxQueued), fin: make(chan struct{}, 1)}
 	for range workers - 1 {
 		p.wg.Add(1)
 		go p.help()
@@ -42,10 +54,30 @@ func New(workers int) *Pool {
 // help runs tasks until Close.
 func (p *Pool) help() {
 	defer p.wg.Done()
-	for i := range p.tasks {
+	for {
+		i, ok := p.take()
+		if !ok {
+			return
+		}
 		p.fn(i)
-		p.fin <- struct{}{}
+		if p.left.Add(-1) == 0 {
+			p.fin <- struct{}{}
+		}
 	}
+}
+
+// take returns the next task index, polling for spinFor before it blocks,
+// or false once the pool is closed.
+func (p *Pool) take() (int, bool) {
+	for start := time.Now(); time.Since(start) < spinFor; runtime.Gosched() {
+		select {
+		case i, ok := <-p.tasks:
+			return i, ok
+		default:
+		}
+	}
+	i, ok := <-p.tasks
+	return i, ok
 }
 
 // Workers returns the number of goroutines that run tasks.
@@ -65,26 +97,33 @@ func (p *Pool) Run(n int, task func(i int)) {
 		return
 	}
 	p.fn = task
-	queued := 0
+	p.left.Store(int64(n))
+	last := false // whether this goroutine finished the last task
+	run := func(i int) {
+		task(i)
+		last = p.left.Add(-1) == 0
+	}
 	for i := range n {
 		select {
 		case p.tasks <- i:
-			queued++
 		default:
-			task(i) // queue full
+			run(i) // queue full
 		}
 	}
-	// Work alongside the helpers, then wait for the tasks they took.
+	// Work alongside the helpers, then wait for the tasks they took: the
+	// helper that finishes the last one sends on fin.
 	for done := false; !done; {
 		select {
 		case i := <-p.tasks:
-			task(i)
-			queued--
+			run(i)
 		default:
 			done = true
 		}
 	}
-	for ; queued > 0; queued-- {
+	if !last {
+		for start := time.Now(); p.left.Load() > 0 && time.Since(start) < spinFor; {
+			runtime.Gosched()
+		}
 		<-p.fin
 	}
 	p.fn = nil
