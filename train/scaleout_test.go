@@ -209,19 +209,20 @@ func (s *simActor) heartbeat() {
 
 // scaleResult are the figures of one run, over the measured window.
 type scaleResult struct {
-	published, received, dropped float64 // rollouts
-	receivedMB                   float64
-	updates, stepsTrained        float64
-	lagP50, lagP99               float64 // versions, async only (NaN without lag data)
-	rssMB                        float64 // peak VmRSS of the process during the window
-	seconds                      float64
+	published, received   float64 // rollouts in the window
+	publishedRun, dropped float64 // rollouts over the whole run
+	receivedMB            float64
+	updates, stepsTrained float64
+	lagP50, lagP99        float64 // versions, async only (NaN without lag data)
+	rssMB                 float64 // peak VmRSS of the process during the window
+	seconds               float64
 }
 
 func (r scaleResult) dropFraction() float64 {
-	if r.published == 0 {
+	if r.publishedRun == 0 {
 		return 0
 	}
-	return r.dropped / r.published
+	return r.dropped / r.publishedRun
 }
 
 // learnerCounters reads the learner's counters the figures come from.
@@ -297,15 +298,20 @@ func rssMB() float64 {
 	return 0
 }
 
-// scaleOut runs one learner with make run's settings in mode against n
-// simulated actors: warm-up, then a measured window.
-func scaleOut(tb testing.TB, fx *scaleFixture, mode protocol.Mode, n int, warm, window time.Duration) scaleResult {
+// scaleOut runs one learner with make run's settings in mode (and the
+// given queue capacity, 0 for make run's) against n simulated actors:
+// warm-up, then a measured window for the rates; the drops are counted
+// over the whole run once every published rollout has arrived.
+func scaleOut(tb testing.TB, fx *scaleFixture, mode protocol.Mode, n, queue int, warm, window time.Duration) scaleResult {
 	tb.Helper()
 	port := freePort(tb)
 	ns := startNATS(tb, port)
 	defer stopNATS(ns)
 	cfg := learner.DefaultServiceConfig()
 	cfg.Run, cfg.Mode = testRun, mode
+	if queue > 0 {
+		cfg.QueueCapacity = queue
+	}
 	if mode == protocol.ModeSync {
 		cfg.MinActors = n // what train and podmedic train set
 	}
@@ -316,8 +322,10 @@ func scaleOut(tb testing.TB, fx *scaleFixture, mode protocol.Mode, n int, warm, 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
+	conns := make([]*nats.Conn, n)
 	for i := range n {
 		nc := connect(tb, natsURL(port))
+		conns[i] = nc
 		s := &simActor{id: fmt.Sprintf("sim-%03d", i), incarnation: uint64(i + 1), nc: nc, subj: subj, mode: mode, fx: fx,
 			maxAhead: 2, notify: make(chan struct{}, 1), sent: &sent, sentByte: &sentBytes}
 		wg.Add(1)
@@ -328,14 +336,20 @@ func scaleOut(tb testing.TB, fx *scaleFixture, mode protocol.Mode, n int, warm, 
 			}
 		}()
 	}
-	defer func() {
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		wg.Wait()
 		close(errs)
 		for err := range errs {
 			tb.Errorf("simulated actor: %v", err)
 		}
-	}()
+	}
+	defer stop()
 	time.Sleep(warm)
 	before, sent0 := readCounters(tb, l.reg), sent.Load()
 	start := time.Now()
@@ -357,10 +371,26 @@ func scaleOut(tb testing.TB, fx *scaleFixture, mode protocol.Mode, n int, warm, 
 		rssMB:        peak,
 		seconds:      secs,
 	}
-	// Dropped: never handed to the learner by NATS (published minus
-	// received; a few are in flight at the window's edges) plus refused
+	// Dropped, over the whole run: never handed to the learner by NATS
+	// (published minus received, once nothing is in flight) plus refused
 	// by the learner for any reason (queue full, stale, ...).
-	res.dropped = max(0, res.published-res.received) + (after.rejected - before.rejected)
+	stop()
+	for _, nc := range conns {
+		if err := nc.Flush(); err != nil {
+			tb.Errorf("flush simulated actor: %v", err)
+		}
+	}
+	total := readCounters(tb, l.reg)
+	for settle := time.Now(); time.Since(settle) < 5*time.Second; {
+		time.Sleep(100 * time.Millisecond)
+		c := readCounters(tb, l.reg)
+		if c.received == total.received && c.received >= float64(sent.Load()) {
+			break
+		}
+		total = c
+	}
+	res.publishedRun = float64(sent.Load())
+	res.dropped = max(0, res.publishedRun-total.received) + total.rejected
 	return res
 }
 
@@ -375,27 +405,38 @@ func BenchmarkScaleOut(b *testing.B) {
 	fx := captureFixture(b, 8)
 	b.Logf("fixture: %d rollouts of %d bytes, a real actor needs %v per rollout (%.0f rollouts/s on its own core)",
 		len(fx.rollouts), fx.bytes, fx.period, 1/fx.period.Seconds())
+	type run struct {
+		mode     protocol.Mode
+		n, queue int
+		name     string
+	}
+	var runs []run
 	for _, mode := range []protocol.Mode{protocol.ModeSync, protocol.ModeAsync} {
 		for _, n := range []int{1, 4, 16, 32, 64} {
-			b.Run(fmt.Sprintf("mode=%s/actors=%d", mode, n), func(b *testing.B) {
-				var r scaleResult
-				for range b.N {
-					r = scaleOut(b, fx, mode, n, 2*time.Second, 4*time.Second)
-				}
-				b.ReportMetric(r.published/r.seconds, "offered/s")
-				b.ReportMetric(r.received/r.seconds, "rollouts/s")
-				b.ReportMetric(r.receivedMB/r.seconds, "MB/s")
-				b.ReportMetric(r.updates/r.seconds, "updates/s")
-				b.ReportMetric(r.stepsTrained/r.seconds, "steps/s")
-				b.ReportMetric(100*r.dropFraction(), "%dropped")
-				if mode == protocol.ModeAsync {
-					b.ReportMetric(r.lagP50, "lag-p50")
-					b.ReportMetric(r.lagP99, "lag-p99")
-				}
-				b.ReportMetric(r.rssMB, "RSS-MiB")
-				b.ReportMetric(0, "ns/op")
-			})
+			runs = append(runs, run{mode, n, 0, fmt.Sprintf("mode=%s/actors=%d", mode, n)})
 		}
+	}
+	// The async queue must hold MaxAhead (2) rollouts per actor.
+	runs = append(runs, run{protocol.ModeAsync, 64, 256, "mode=async-queue256/actors=64"})
+	for _, c := range runs {
+		b.Run(c.name, func(b *testing.B) {
+			var r scaleResult
+			for range b.N {
+				r = scaleOut(b, fx, c.mode, c.n, c.queue, 2*time.Second, 4*time.Second)
+			}
+			b.ReportMetric(r.published/r.seconds, "offered/s")
+			b.ReportMetric(r.received/r.seconds, "rollouts/s")
+			b.ReportMetric(r.receivedMB/r.seconds, "MB/s")
+			b.ReportMetric(r.updates/r.seconds, "updates/s")
+			b.ReportMetric(r.stepsTrained/r.seconds, "steps/s")
+			b.ReportMetric(100*r.dropFraction(), "%dropped")
+			if c.mode == protocol.ModeAsync {
+				b.ReportMetric(r.lagP50, "lag-p50")
+				b.ReportMetric(r.lagP99, "lag-p99")
+			}
+			b.ReportMetric(r.rssMB, "RSS-MiB")
+			b.ReportMetric(0, "ns/op")
+		})
 	}
 }
 
@@ -412,7 +453,7 @@ func TestScaleOutHarness(t *testing.T) {
 		t.Fatalf("fixture: period %v, %d bytes", fx.period, fx.bytes)
 	}
 	for _, mode := range []protocol.Mode{protocol.ModeSync, protocol.ModeAsync} {
-		r := scaleOut(t, fx, mode, 4, 500*time.Millisecond, time.Second)
+		r := scaleOut(t, fx, mode, 4, 0, 500*time.Millisecond, time.Second)
 		if r.published < 4 || r.received < 4 || r.updates < 1 || r.stepsTrained < 512 || r.receivedMB <= 0 {
 			t.Fatalf("%s: %+v", mode, r)
 		}
