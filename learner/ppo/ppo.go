@@ -216,7 +216,7 @@ func (p *Updater) Update(segs []Segment) (UpdateStats, error) {
 	}
 	sum.mean(&st)
 	for _, v := range p.net.Params() {
-		if !finite(v) {
+		if !(math.Abs(v) <= math.MaxFloat32) { // NaN, or not finite once rounded to float32
 			return p.skip(st, "non-finite parameters"), nil
 		}
 	}
