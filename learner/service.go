@@ -62,6 +62,7 @@ type Service struct {
 	stopped   atomic.Bool // Finish was called
 
 	pool     *workpool.Pool // runs the updates' parallel parts; Open to Close
+	cores    coreChooser    // whether an update runs on the pool or alone
 	subs     []*nats.Subscription
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
