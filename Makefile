@@ -4,7 +4,7 @@ BIN     ?= bin/podmedic
 PKGS    ?= ./...
 RUN_DIR ?= runs/make-run
 
-.PHONY: build test run bench lint fmt clean compose-test
+.PHONY: build test run bench bench-scaleout lint fmt clean compose-test
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/podmedic
@@ -21,6 +21,11 @@ run: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s $(PKGS)
+
+# Only the scale-out benchmark (one learner, 1..64 simulated actors, sync
+# and async; about a minute). README: "Scale-out".
+bench-scaleout:
+	$(GO) test -run '^$$' -bench ScaleOut -benchtime 1x ./train/
 
 # Real docker compose: our image FROM scratch, NATS, learner, scaled actors.
 compose-test: build

@@ -58,11 +58,11 @@ func (c *Cluster) workloadRate() float64 {
 // in-flight (Little's law, rate*min(W, timeout)) + leaked + hogged memory.
 func (c *Cluster) updateLoad(rate float64) {
 	pc := &c.cfg.Pods
+	// The pods in the endpoints are the ready ones, which reconcile has
+	// just counted per ReplicaSet.
 	serving := 0
-	for i := range c.pods {
-		if c.serving(&c.pods[i]) {
-			serving++
-		}
+	for r := range c.nRS {
+		serving += c.rsAvail[r]
 	}
 	perPod := 0.0
 	if serving > 0 {
@@ -90,19 +90,19 @@ func (c *Cluster) updateLoad(rate float64) {
 			lambda = perPod
 			p.served++
 		}
-		capEff := pc.CapacityRPS * max(1-p.hog, 0.01)
+		capEff := pc.CapacityRPS * fmax(1-p.hog, 0.01)
 		rho := lambda / capEff
 		p.util, p.rps = rho, lambda
-		cpu := min(1, lambda/pc.CapacityRPS+p.hog)
-		pressure := (p.mem/pc.MemoryLimitMiB - pc.MemoryPressure) / max(1-pc.MemoryPressure, 1e-9)
-		gc := 1 + 3*min(1, max(0, pressure))
-		wait := gc * pc.ServiceTimeMs / (1 - min(rho, 0.99))
+		cpu := fmin(1, lambda/pc.CapacityRPS+p.hog)
+		pressure := (p.mem/pc.MemoryLimitMiB - pc.MemoryPressure) / fmax(1-pc.MemoryPressure, 1e-9)
+		gc := 1 + 3*fmin(1, fmax(0, pressure))
+		wait := gc * pc.ServiceTimeMs / (1 - fmin(rho, 0.99))
 		sat := 0.0
 		if rho > 1 {
 			sat = 1 - 1/rho
 		}
 		delay := p.netLatMs + t.latMs
-		budget := max(pc.TimeoutMs-delay, 0)
+		budget := fmax(pc.TimeoutMs-delay, 0)
 		if arg := budget / wait; arg != lastArg {
 			lastArg, lastExp = arg, math.Exp(-arg)
 		}
@@ -111,7 +111,7 @@ func (c *Cluster) updateLoad(rate float64) {
 		if lambda == 0 {
 			errRate = 0
 		}
-		inflight := lambda * (1 - sat) * min(wait, pc.TimeoutMs) / 1000
+		inflight := lambda * (1 - sat) * fmin(wait, pc.TimeoutMs) / 1000
 		p.leaked += t.leakRate * p.leakFactor
 		mem := pc.MemoryBaseMiB + pc.MemoryPerInflightMiB*inflight + p.leaked + p.memHog
 
@@ -119,7 +119,7 @@ func (c *Cluster) updateLoad(rate float64) {
 		p.wait += a * (wait - p.wait)
 		p.errRate += a * (errRate - p.errRate)
 		p.mem += a * (mem - p.mem)
-		p.p95 = min(pc.TimeoutMs, delay+p.wait*ln20)
+		p.p95 = fmin(pc.TimeoutMs, delay+p.wait*ln20)
 
 		switch {
 		case p.mem >= pc.MemoryLimitMiB:
@@ -212,8 +212,8 @@ func (c *Cluster) aggregate(rate float64) {
 		}
 		running++
 		memSum += p.mem
-		ob.cpuMax, ob.memMax = max(ob.cpuMax, p.cpu), max(ob.memMax, p.mem)
-		ob.latMax, ob.errMax = max(ob.latMax, p.p95), max(ob.errMax, p.errRate)
+		ob.cpuMax, ob.memMax = fmax(ob.cpuMax, p.cpu), fmax(ob.memMax, p.mem)
+		ob.latMax, ob.errMax = fmax(ob.latMax, p.p95), fmax(ob.errMax, p.errRate)
 		rdy := c.ready(p)
 		if rdy {
 			cpuSum += p.cpu
@@ -231,7 +231,7 @@ func (c *Cluster) aggregate(rate float64) {
 				meanSum += pc.TimeoutMs
 			} else {
 				errSum += p.errRate
-				meanSum += min(pc.TimeoutMs, d+p.wait)
+				meanSum += fmin(pc.TimeoutMs, d+p.wait)
 			}
 		}
 	}
@@ -287,18 +287,21 @@ func (c *Cluster) mixtureP95(delay, wait []float64) float64 {
 	share := 1 / float64(n)
 	// Fast path: pods that agree on delay and (within 1%) on mean latency
 	// form one exponential, whose p95 is delay + W ln 20.
-	lo, wMin, wMax, wSum, d0, same := 0.0, math.Inf(1), 0.0, 0.0, delay[0], true
+	lo, wMin, wMax, wSum, dSum, d0, same := 0.0, math.Inf(1), 0.0, 0.0, 0.0, delay[0], true
 	logShare := math.Log(share / 0.05)
 	for i, d := range delay {
 		w := wait[i]
 		same = same && d == d0
-		wMin, wMax, wSum = min(wMin, w), max(wMax, w), wSum+w
-		lo = max(lo, d+w*logShare)
+		wMin, wMax, wSum, dSum = fmin(wMin, w), fmax(wMax, w), wSum+w, dSum+d
+		lo = fmax(lo, d+w*logShare)
 	}
 	if same && wMax <= 1.01*wMin {
-		return min(timeout, d0+wSum/float64(n)*ln20)
+		return fmin(timeout, d0+wSum/float64(n)*ln20)
 	}
-	l := lo
+	// Start from the p95 of the mean pod: the first Newton step lands at
+	// or left of the root (the function is convex), near it, and the
+	// iterates rise from there; never start left of the single-pod bound.
+	l := fmax(lo, (dSum+wSum*ln20)/float64(n))
 	for range 4 {
 		f, df := -0.05, 0.0
 		for i, d := range delay {
@@ -317,7 +320,7 @@ func (c *Cluster) mixtureP95(delay, wait []float64) float64 {
 			next := timeout
 			for _, d := range delay {
 				if d > l {
-					next = min(next, d)
+					next = fmin(next, d)
 				}
 			}
 			l = next
@@ -325,5 +328,22 @@ func (c *Cluster) mixtureP95(delay, wait []float64) float64 {
 		}
 		l -= f / df
 	}
-	return min(timeout, l)
+	return fmin(timeout, l)
+}
+
+// fmin and fmax are min and max for values that are never NaN: the
+// built-ins order NaN and signed zeros, which costs a dozen instructions
+// in the per-pod loops of every step.
+func fmin(a, b float64) float64 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+func fmax(a, b float64) float64 {
+	if a > b {
+		return a
+	}
+	return b
 }

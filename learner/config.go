@@ -70,6 +70,10 @@ type ServiceConfig struct {
 	PPO ppo.Config `yaml:"ppo" json:"ppo"`
 	// ProgressPath is where one CSV row per update goes; "" disables it.
 	ProgressPath string `yaml:"progress_path" json:"progress_path"`
+	// Workers is the number of goroutines an update runs on (its
+	// gradient shards and optimiser chunks, see ppo.Config.Shards);
+	// 0 means GOMAXPROCS. Results do not depend on it.
+	Workers int `yaml:"workers" json:"workers"`
 }
 
 // DefaultServiceConfig returns the documented defaults. Its PPO settings
@@ -113,6 +117,8 @@ func (c ServiceConfig) Validate() error {
 		return fmt.Errorf("learner: config: heartbeat_timeout: want > 0, got %s", c.HeartbeatTimeout)
 	case c.QueueCapacity < 1:
 		return fmt.Errorf("learner: config: queue_capacity: want >= 1, got %d", c.QueueCapacity)
+	case c.Workers < 0 || c.Workers > 1024:
+		return fmt.Errorf("learner: config: workers: want 0..1024 (0 = GOMAXPROCS), got %d", c.Workers)
 	}
 	for _, h := range c.Hidden {
 		if h < 1 {

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"podmedic/internal/workpool"
 	"podmedic/learner/ppo"
 	"podmedic/policy"
 	"podmedic/protocol"
@@ -60,6 +61,8 @@ type Service struct {
 	rejectLog *rateLogger
 	stopped   atomic.Bool // Finish was called
 
+	pool     *workpool.Pool // runs the updates' parallel parts; Open to Close
+	cores    coreChooser    // whether an update runs on the pool or alone
 	subs     []*nats.Subscription
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -152,7 +155,9 @@ func (s *Service) Open(ctx context.Context) error {
 		// Resumed from a run that had already used its budget.
 		s.doneOnce.Do(func() { close(s.done) })
 	}
-	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.upd.Version())
+	s.pool = workpool.New(s.cfg.Workers)
+	s.upd.SetExecutor(s.pool)
+	s.log.Info("learner serving", "run", s.cfg.Run, "mode", s.cfg.Mode, "version", s.upd.Version(), "workers", s.pool.Workers())
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.wg.Add(1)
 	go func() {
@@ -230,6 +235,11 @@ func (s *Service) Close(ctx context.Context) error {
 		return fmt.Errorf("learner: close: %w", ctx.Err())
 	}
 	s.unsubscribe()
+	if s.pool != nil {
+		s.upd.SetExecutor(nil)
+		s.pool.Close()
+		s.pool = nil
+	}
 	var errs []error
 	if s.upd.Version() != s.lastCkpt {
 		_, err := s.checkpoint()

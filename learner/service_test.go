@@ -141,7 +141,7 @@ func TestHooksAndFinish(t *testing.T) {
 			t.Fatalf("no update after rollout %d", seq)
 		}
 		if u.Update != int64(seq) || u.Version != seq || u.EnvSteps != int64(8*seq) || u.Rollouts != 1 || u.Episodes != 2 ||
-			u.Stats.Samples != 8 || u.Stats.FirstRatioDev > 1e-12 {
+			u.Stats.Samples != 8 || u.Stats.FirstRatioDev > 1e-9 { // the stand-in logs -ln2, the net is near uniform
 			t.Fatalf("update event %+v", u)
 		}
 		for e := range 2 {

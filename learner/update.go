@@ -38,9 +38,11 @@ func (s *Service) update() {
 	if s.cfg.TotalSteps > 0 {
 		s.upd.SetProgress(float64(s.envSteps) / float64(s.cfg.TotalSteps))
 	}
+	mode := s.useCores()
 	start := time.Now()
 	st, err := s.upd.Update(s.segs)
 	elapsed := time.Since(start)
+	s.cores.observe(mode, elapsed, float64(st.Samples*st.Epochs))
 	if err != nil {
 		// Segments were validated on receipt, so this is a bug; keep
 		// serving the current weights rather than crash.
@@ -89,6 +91,22 @@ func (s *Service) update() {
 		s.log.Info("training budget reached", "env_steps", s.envSteps, "version", s.upd.Version())
 		s.doneOnce.Do(func() { close(s.done) })
 	}
+}
+
+// useCores gives the updater the pool or the loop goroutine alone, as the
+// core chooser says, and returns the mode chosen. Without a pool (before
+// Open) it runs alone.
+func (s *Service) useCores() int {
+	if s.pool == nil || s.pool.Workers() < 2 {
+		return poolMode // the same as alone: measure nothing else
+	}
+	mode := s.cores.pick()
+	if mode == poolMode {
+		s.upd.SetExecutor(s.pool)
+	} else {
+		s.upd.SetExecutor(nil)
+	}
+	return mode
 }
 
 // reportEpisodes calls the Episode hook for the batch's episodes in batch

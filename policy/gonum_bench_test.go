@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/blas/blas32"
 	"gonum.org/v1/gonum/stat"
 )
 
@@ -56,18 +56,18 @@ func BenchmarkWelfordVsGonum(b *testing.B) {
 func BenchmarkDenseVsGonum(b *testing.B) {
 	for _, tc := range []struct{ batch, in, out int }{{8, 20, 64}, {64, 64, 64}, {256, 64, 64}} {
 		rng := testRNG(uint64(tc.batch))
-		l := &layer{layerShape: layerShape{in: tc.in, out: tc.out}, w: make([]float64, tc.in*tc.out), b: make([]float64, tc.out)}
+		l := &layer{layerShape: layerShape{in: tc.in, out: tc.out}, w: make([]float32, tc.in*tc.out), b: make([]float32, tc.out)}
 		for i := range l.w {
-			l.w[i] = rng.NormFloat64()
+			l.w[i] = float32(rng.NormFloat64())
 		}
 		for i := range l.b {
-			l.b[i] = rng.NormFloat64()
+			l.b[i] = float32(rng.NormFloat64())
 		}
-		x := make([]float64, tc.batch*tc.in)
+		x := make([]float32, tc.batch*tc.in)
 		for i := range x {
-			x[i] = rng.NormFloat64()
+			x[i] = float32(rng.NormFloat64())
 		}
-		y := make([]float64, tc.batch*tc.out)
+		y := make([]float32, tc.batch*tc.out)
 		name := fmt.Sprintf("batch%d_%dx%d", tc.batch, tc.in, tc.out)
 		flops := float64(2 * tc.batch * tc.in * tc.out)
 		b.Run(name+"/ours", func(b *testing.B) {
@@ -76,21 +76,21 @@ func BenchmarkDenseVsGonum(b *testing.B) {
 				denseForward(l, x, y, tc.batch, false)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			sinkF64 = y[0]
+			sinkF64 = float64(y[0])
 		})
 		b.Run(name+"/gonum", func(b *testing.B) {
-			xm := blas64.General{Rows: tc.batch, Cols: tc.in, Stride: tc.in, Data: x}
-			wm := blas64.General{Rows: tc.in, Cols: tc.out, Stride: tc.out, Data: l.w}
-			ym := blas64.General{Rows: tc.batch, Cols: tc.out, Stride: tc.out, Data: y}
+			xm := blas32.General{Rows: tc.batch, Cols: tc.in, Stride: tc.in, Data: x}
+			wm := blas32.General{Rows: tc.in, Cols: tc.out, Stride: tc.out, Data: l.w}
+			ym := blas32.General{Rows: tc.batch, Cols: tc.out, Stride: tc.out, Data: y}
 			b.ReportAllocs()
 			for b.Loop() {
 				for s := 0; s < tc.batch; s++ {
 					copy(y[s*tc.out:(s+1)*tc.out], l.b)
 				}
-				blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, xm, wm, 1, ym)
+				blas32.Gemm(blas.NoTrans, blas.NoTrans, 1, xm, wm, 1, ym)
 			}
 			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			sinkF64 = y[0]
+			sinkF64 = float64(y[0])
 		})
 	}
 }

@@ -42,12 +42,14 @@ func (f *Inference) Act(obs []float32, n int, rng *rand.Rand, deterministic bool
 		} else {
 			a = Sample(f.logp, rng)
 		}
-		actions[s], logp[s], values[s] = a, f.logp[a], v[s]
+		actions[s], logp[s], values[s] = a, f.logp[a], float64(v[s])
 	}
 }
 
 // Values writes the state values of n normalised observations into out.
 func (f *Inference) Values(obs []float32, n int, out []float64) {
 	f.ws.Forward(obs, n)
-	copy(out[:n], f.ws.Values())
+	for i, v := range f.ws.Values() {
+		out[i] = float64(v)
+	}
 }

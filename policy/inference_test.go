@@ -6,9 +6,16 @@ import (
 )
 
 func TestCategorical(t *testing.T) {
-	z := []float64{1000, 1001, 999} // huge logits: stability
+	z := []float32{1000, 1001, 999} // huge logits: stability
 	lp := make([]float64, 3)
 	LogSoftmax(z, lp)
+	lp2, p := make([]float64, 3), make([]float64, 3)
+	h2 := LogSoftmaxProbs(z, lp2, p)
+	for i := range lp {
+		if lp2[i] != lp[i] || math.Abs(p[i]-math.Exp(lp[i])) > 1e-12*p[i] {
+			t.Fatalf("LogSoftmaxProbs: logp %v p %v, LogSoftmax %v", lp2[i], p[i], lp[i])
+		}
+	}
 	e := []float64{math.Exp(-1), 1, math.Exp(-2)}
 	s := e[0] + e[1] + e[2]
 	for i := range lp {
@@ -20,8 +27,8 @@ func TestCategorical(t *testing.T) {
 	for i := range e {
 		h -= e[i] / s * math.Log(e[i]/s)
 	}
-	if math.Abs(Entropy(lp)-h) > 1e-12 {
-		t.Fatalf("entropy %v, want %v", Entropy(lp), h)
+	if math.Abs(Entropy(lp)-h) > 1e-12 || math.Abs(h2-h) > 1e-12 {
+		t.Fatalf("entropy %v and %v, want %v", Entropy(lp), h2, h)
 	}
 	if Argmax(lp) != 1 {
 		t.Fatalf("argmax %d", Argmax(lp))
@@ -36,6 +43,27 @@ func TestCategorical(t *testing.T) {
 		p := e[i] / s
 		if sd := math.Sqrt(p * (1 - p) / n); math.Abs(float64(counts[i])/n-p) > 5*sd {
 			t.Fatalf("action %d frequency %v, want %v", i, float64(counts[i])/n, p)
+		}
+	}
+}
+
+// TestLogSoftmaxRows: the batched version gives row by row's bits.
+func TestLogSoftmaxRows(t *testing.T) {
+	const n, k = 11, 17
+	z := randF32(n*k, 3, 61)
+	z[5] = 1000
+	logp, p, ent := make([]float64, n*k), make([]float64, n*k), make([]float64, n)
+	LogSoftmaxRows(z, n, k, logp, p, ent)
+	lp, pr := make([]float64, k), make([]float64, k)
+	for r := range n {
+		h := LogSoftmaxProbs(z[r*k:r*k+k], lp, pr)
+		if h != ent[r] {
+			t.Fatalf("row %d: entropy %v, row by row %v", r, ent[r], h)
+		}
+		for i := range k {
+			if lp[i] != logp[r*k+i] || pr[i] != p[r*k+i] {
+				t.Fatalf("row %d, %d: %v %v, row by row %v %v", r, i, logp[r*k+i], p[r*k+i], lp[i], pr[i])
+			}
 		}
 	}
 }

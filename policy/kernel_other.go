@@ -2,10 +2,17 @@
 
 package policy
 
-// fmaColsVec has no vector implementation on this architecture.
-func fmaColsVec(x []float64, xstride, n int, w []float64, ld int, b, y []float64, cols int) int {
-	return 0
+// Other architectures run the portable Go of every kernel.
+
+const bestPath = pathGeneric
+
+func gemmVec(m, n, k int, a []float32, lda, ka int, b []float32, ldb int, c []float32, ldc int, bias []float32) bool {
+	return false
 }
 
-// tanhVec has no vector implementation on this architecture.
-func tanhVec(x []float64) int { return 0 }
+func tanhVec(x []float32) int                                         { return 0 }
+func tanhGradVec(y, dy []float32) int                                 { return 0 }
+func adamVec(p, m, v, g []float64, p32 []float32, c *adamConsts) int  { return 0 }
+func reduceVec(dst []float64, srcs [][]float32, part *[8]float64) int { return 0 }
+func narrowVec(dst []float32, src []float64) int                      { return 0 }
+func expVec(x []float64) int                                          { return 0 }

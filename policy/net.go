@@ -22,27 +22,36 @@ const (
 	gainValue  = 1.0
 )
 
-// layer is a dense layer whose weights and gradients are views into the
-// net's flat vectors. W is stored input-major (in×out, row i holds the
-// weights from input i to every output), followed by the out biases.
+// layer is a dense layer. W is stored input-major (in×out, row i holds
+// the weights from input i to every output), followed by the out biases,
+// at offset off of the flat vectors. w and b are views into the float32
+// copy the network computes with; wT is the out×in transpose of w, which
+// the input gradient reads row by row (nil for layers reading the
+// observation, whose input gradient nobody needs).
 type layer struct {
 	layerShape
-	w, b   []float64
-	gw, gb []float64
+	off  int
+	w, b []float32
+	wT   []float32
 }
 
-// Net is an actor-critic MLP whose parameters live in one contiguous
-// []float64 and whose gradients live in another of the same length.
+// Net is an actor-critic MLP. Its parameters live in one contiguous
+// []float64, the master copy an optimiser updates and checkpoints store;
+// the network computes in float32 with those parameters rounded to
+// nearest (see the README, "Precision"). Gradients are computed into
+// Workspaces.
 //
 // Parameter layout: layers in the order trunk, policy, value (see Arch);
 // each layer is its in×out weight matrix (input-major) then its biases.
 //
-// A Net is not safe for concurrent use; Workspaces and Inferences built from
-// it read its parameters and write its gradients.
+// A Net is not safe for concurrent modification; any number of
+// Workspaces and Inferences may compute with it at once while nothing
+// changes its parameters.
 type Net struct {
 	arch   Arch
-	params []float64
-	grads  []float64
+	params []float64 // master parameters
+	p32    []float32 // params rounded to float32, same layout
+	t32    []float32 // every layer's transposed weights
 	layers []layer
 	// nTrunk and nPi split layers into trunk, policy and value towers.
 	nTrunk, nPi int
@@ -63,8 +72,9 @@ func New(arch Arch, rng *rand.Rand) (*Net, error) {
 				gain = gainValue
 			}
 		}
-		orthogonal(l.w, l.in, l.out, gain, rng)
+		orthogonal(n.params[l.off:l.off+l.in*l.out], l.in, l.out, gain, rng)
 	}
+	n.SyncParams()
 	return n, nil
 }
 
@@ -86,16 +96,20 @@ func newZero(arch Arch) (*Net, error) {
 	}
 	arch = arch.clone()
 	np := arch.NumParams()
-	n := &Net{arch: arch, params: make([]float64, np), grads: make([]float64, np)}
+	n := &Net{arch: arch, params: make([]float64, np), p32: make([]float32, np), t32: make([]float32, np)}
 	n.nTrunk, n.nPi, _ = arch.towerSizes()
 	off := 0
-	for _, s := range arch.layerShapes() {
+	for j, s := range arch.layerShapes() {
 		nw := s.in * s.out
-		l := layer{layerShape: s}
-		l.w, l.gw = n.params[off:off+nw:off+nw], n.grads[off:off+nw:off+nw]
-		off += nw
-		l.b, l.gb = n.params[off:off+s.out:off+s.out], n.grads[off:off+s.out:off+s.out]
-		off += s.out
+		l := layer{layerShape: s, off: off}
+		l.w = n.p32[off : off+nw : off+nw]
+		if j != 0 && (n.nTrunk > 0 || j != n.nPi) {
+			// The input gradient of layers not reading the observation
+			// reads the weights transposed.
+			l.wT = n.t32[off : off+nw : off+nw]
+		}
+		l.b = n.p32[off+nw : off+nw+s.out : off+nw+s.out]
+		off += nw + s.out
 		n.layers = append(n.layers, l)
 	}
 	return n, nil
@@ -141,31 +155,67 @@ func (n *Net) Arch() Arch { return n.arch.clone() }
 // NumParams returns the length of Params.
 func (n *Net) NumParams() int { return len(n.params) }
 
-// Params returns the live parameter vector. Writes change the network.
+// Params returns the live master parameter vector. The network computes
+// with the float32 copy: after writing to Params call SyncParams (or
+// SyncParamRange for the part written) before the next forward pass.
 func (n *Net) Params() []float64 { return n.params }
 
-// Grads returns the live gradient vector, accumulated by Workspace.Backward.
-func (n *Net) Grads() []float64 { return n.grads }
+// SyncParams refreshes the float32 copy the network computes with from
+// Params.
+func (n *Net) SyncParams() { n.SyncParamRange(0, len(n.params)) }
 
-// ZeroGrads clears the gradient vector.
-func (n *Net) ZeroGrads() { clear(n.grads) }
+// SyncParamRange refreshes the float32 copy of Params()[lo:hi]. Calls on
+// disjoint ranges may run concurrently.
+func (n *Net) SyncParamRange(lo, hi int) {
+	if lo < 0 || hi > len(n.params) || lo > hi {
+		panic(fmt.Sprintf("policy: SyncParamRange(%d, %d) of %d parameters", lo, hi, len(n.params)))
+	}
+	narrow(n.p32[lo:hi], n.params[lo:hi])
+	n.syncTransposed(lo, hi)
+}
+
+// syncTransposed copies the float32 weights in [lo, hi) into the
+// transposed copies of the layers that have one.
+func (n *Net) syncTransposed(lo, hi int) {
+	for li := range n.layers {
+		l := &n.layers[li]
+		if l.wT == nil {
+			continue
+		}
+		a, b := max(lo, l.off)-l.off, min(hi, l.off+l.in*l.out)-l.off
+		if a >= b {
+			continue
+		}
+		in, out := l.in, l.out
+		for i := a / out; i*out < b; i++ {
+			row := l.w[i*out : i*out+out]
+			o0, o1 := max(a-i*out, 0), min(b-i*out, out)
+			wT := l.wT[i:]
+			for o := o0; o < o1; o++ {
+				wT[o*in] = row[o]
+			}
+		}
+	}
+}
 
 // SetParams copies p into the network after checking its length and that
-// every value is finite; on error the network is unchanged.
+// every value is finite in float32 (|v| <= math.MaxFloat32); on error the
+// network is unchanged.
 func (n *Net) SetParams(p []float64) error {
 	if len(p) != len(n.params) {
 		return fmt.Errorf("%w: length %d, want %d", ErrParams, len(p), len(n.params))
 	}
 	for i, v := range p {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if !(math.Abs(v) <= math.MaxFloat32) {
 			return fmt.Errorf("%w: params[%d] = %v", ErrParams, i, v)
 		}
 	}
 	copy(n.params, p)
+	n.SyncParams()
 	return nil
 }
 
-// Clone returns a deep copy with zero gradients.
+// Clone returns a deep copy.
 func (n *Net) Clone() *Net {
 	c, err := NewFromParams(n.arch, n.params)
 	if err != nil {

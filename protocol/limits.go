@@ -49,9 +49,13 @@ type Limits struct {
 	// MaxRecoveries bounds EpisodeSummary.RecoverySteps (0..2^20).
 	// Default 1024.
 	MaxRecoveries int
-	// MaxStringLen bounds free-text strings (scenario, hostname, version,
-	// Meta values), in bytes (>= 16). Default 1024.
+	// MaxStringLen bounds free-text strings (scenario, hostname, version),
+	// in bytes (>= 16). Default 1024.
 	MaxStringLen int
+	// MaxMetaValueLen bounds a Weights.Meta value, in bytes (>= 16).
+	// Default 64 KiB: the observation's feature names of a per-pod
+	// cluster with 64 slots and a long history fit.
+	MaxMetaValueLen int
 	// MaxAbsReward bounds |reward| and |episode return| (> 0). Default 1e9.
 	MaxAbsReward float64
 }
@@ -59,16 +63,17 @@ type Limits struct {
 // DefaultLimits returns the limits used by podmedic processes.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxPayload:    8 << 20,
-		MaxEnvs:       1024,
-		MaxHorizon:    4096,
-		MaxObsSize:    4096,
-		MaxActions:    256,
-		MaxParams:     50_000_000,
-		MaxEpisodes:   4096,
-		MaxRecoveries: 1024,
-		MaxStringLen:  1024,
-		MaxAbsReward:  1e9,
+		MaxPayload:      8 << 20,
+		MaxEnvs:         1024,
+		MaxHorizon:      4096,
+		MaxObsSize:      4096,
+		MaxActions:      256,
+		MaxParams:       50_000_000,
+		MaxEpisodes:     4096,
+		MaxRecoveries:   1024,
+		MaxStringLen:    1024,
+		MaxMetaValueLen: 64 << 10,
+		MaxAbsReward:    1e9,
 	}
 }
 
@@ -88,6 +93,7 @@ func (l Limits) Validate() error {
 		{"MaxEpisodes", l.MaxEpisodes, 0, big},
 		{"MaxRecoveries", l.MaxRecoveries, 0, big},
 		{"MaxStringLen", l.MaxStringLen, 16, big},
+		{"MaxMetaValueLen", l.MaxMetaValueLen, 16, big},
 	}
 	for _, c := range checks {
 		if c.v < c.lo || c.v > c.h {

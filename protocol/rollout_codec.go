@@ -11,7 +11,7 @@ func widestLimits() Limits {
 	return Limits{
 		MaxPayload: 1 << 31, MaxEnvs: 1 << 20, MaxHorizon: 1 << 20, MaxObsSize: 1 << 20,
 		MaxActions: 1 << 16, MaxParams: 1 << 30, MaxEpisodes: 1 << 20, MaxRecoveries: 1 << 20,
-		MaxStringLen: 1 << 20, MaxAbsReward: 1e300,
+		MaxStringLen: 1 << 20, MaxMetaValueLen: 1 << 20, MaxAbsReward: 1e300,
 	}
 }
 

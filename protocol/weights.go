@@ -40,7 +40,7 @@ type Weights struct {
 	CreatedUnixNano int64
 	// Meta holds free-form metadata (env spec, scenario, update count, env
 	// steps): at most MaxMetaEntries, keys 1..MaxIDLen printable ASCII,
-	// values valid UTF-8 of at most Limits.MaxStringLen bytes.
+	// values valid UTF-8 of at most Limits.MaxMetaValueLen bytes.
 	Meta map[string]string
 }
 
@@ -130,8 +130,8 @@ func (w *Weights) Validate(lim Limits) error {
 		if err := checkActorID("meta", k); err != nil {
 			return err
 		}
-		if len(v) > lim.MaxStringLen || !utf8.ValidString(v) {
-			return fail(ReasonBadValue, "meta."+k, "value of %d bytes: over %d or not UTF-8", len(v), lim.MaxStringLen)
+		if len(v) > lim.MaxMetaValueLen || !utf8.ValidString(v) {
+			return fail(ReasonBadValue, "meta."+k, "value of %d bytes: over %d or not UTF-8", len(v), lim.MaxMetaValueLen)
 		}
 	}
 	return nil

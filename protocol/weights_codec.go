@@ -296,7 +296,7 @@ func (d *decoder) meta(w *Weights, old map[string]string, lim Limits) error {
 		if err != nil {
 			return malformed("meta."+string(k), err)
 		}
-		if len(k) > MaxIDLen || len(v) > lim.MaxStringLen {
+		if len(k) > MaxIDLen || len(v) > lim.MaxMetaValueLen {
 			return fail(ReasonTooLarge, "meta", "entry of %d+%d bytes over the limits", len(k), len(v))
 		}
 		w.Meta[string(k)] = string(v)

@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -243,5 +244,29 @@ func TestSnapshotFile(t *testing.T) {
 	}
 	if err := WriteSnapshotFile(filepath.Join(dir, "x"), &Weights{}); err == nil {
 		t.Fatal("invalid weights written")
+	}
+}
+
+// TestWeightsCarryLongFeatureNames: a per-pod cluster's observation names
+// (thousands of bytes in one meta value) must pass the receiver's default
+// limits, or actors never get weights (found when a per-pod run stalled at
+// version 0).
+func TestWeightsCarryLongFeatureNames(t *testing.T) {
+	w := testWeights(newRNG(2), 20, 9)
+	names := make([]string, 0, 1300)
+	for i := range 1300 {
+		names = append(names, fmt.Sprintf("t-1.pod%d.node_not_ready", i%64))
+	}
+	w.Meta["obs_names"] = strings.Join(names, ",")
+	got, err := DecodeWeights(encodeWeights(t, w), DefaultLimits())
+	if err != nil {
+		t.Fatalf("%d-byte meta value refused: %v", len(w.Meta["obs_names"]), err)
+	}
+	if got.Meta["obs_names"] != w.Meta["obs_names"] {
+		t.Fatal("meta value changed")
+	}
+	w.Meta["obs_names"] = strings.Repeat("x", DefaultLimits().MaxMetaValueLen+1)
+	if _, err := DecodeWeights(encodeWeights(t, w), DefaultLimits()); err == nil {
+		t.Fatal("meta value over the limit accepted")
 	}
 }

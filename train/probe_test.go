@@ -158,7 +158,7 @@ func evalProbe(t *testing.T, res *train.Result, x float32) (value, p1 float64) {
 	ws.Forward(obs, 1)
 	lp := make([]float64, 2)
 	policy.LogSoftmax(ws.Logits(), lp)
-	return ws.Values()[0], math.Exp(lp[1])
+	return float64(ws.Values()[0]), math.Exp(lp[1])
 }
 
 func TestProbeValue(t *testing.T) {

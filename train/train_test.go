@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -124,10 +125,12 @@ func TestCallbacksSeeEveryEpisodeAndUpdate(t *testing.T) {
 }
 
 // TestSyncModeIsReproducible: two sync runs with one seed see the same
-// episodes and updates and end with bitwise equal parameters; another
-// seed ends elsewhere.
+// episodes and updates and end with bitwise equal parameters, the first
+// on one core (GOMAXPROCS 1: the learner's pool has one worker), the
+// second on two; another seed ends elsewhere.
 func TestSyncModeIsReproducible(t *testing.T) {
-	run := func(seed uint64) (*train.Result, record) {
+	run := func(seed uint64, procs int) (*train.Result, record) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		ecfg := testEnvConfig(t)
 		cfg := smallConfig(4)
 		cfg.Learner.Seed = seed
@@ -139,8 +142,8 @@ func TestSyncModeIsReproducible(t *testing.T) {
 		}
 		return res, r
 	}
-	a, ra := run(7)
-	b, rb := run(7)
+	a, ra := run(7, 1)
+	b, rb := run(7, 2)
 	for i := range a.Snapshot.Params {
 		if a.Snapshot.Params[i] != b.Snapshot.Params[i] {
 			t.Fatalf("parameter %d differs between two seeded sync runs", i)
@@ -163,7 +166,7 @@ func TestSyncModeIsReproducible(t *testing.T) {
 	if ra.episodes[0].Scenario == "" {
 		t.Fatal("cluster episodes carry no scenario")
 	}
-	c, _ := run(8)
+	c, _ := run(8, 2)
 	same := true
 	for i := range a.Snapshot.Params {
 		same = same && a.Snapshot.Params[i] == c.Snapshot.Params[i]

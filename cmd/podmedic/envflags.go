@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	"go.yaml.in/yaml/v3"
+
 	"podmedic/envsim"
 	"podmedic/learner"
 )
@@ -19,7 +21,7 @@ type envFlags struct {
 func (e *envFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&e.scenario, "scenario", envsim.MixedScenarioName,
 		"scenario name ("+strings.Join(envsim.ScenarioNames(), ", ")+") or a YAML/JSON scenario file")
-	fs.StringVar(&e.envConfig, "env-config", "", "YAML/JSON file with the whole simulation config (pods, slo, reward, scenario); --scenario overrides its scenario when given explicitly")
+	fs.StringVar(&e.envConfig, "env-config", "", "YAML/JSON file with the whole simulation config (pods, slo, reward, scenario); --scenario overrides its scenario when given explicitly, and applies when the file has none")
 }
 
 // config resolves the simulation config. explicitScenario reports whether
@@ -34,7 +36,7 @@ func (e *envFlags) config(explicitScenario bool) (envsim.Config, error) {
 		if cfg, err = envsim.ParseConfig(data); err != nil {
 			return cfg, fmt.Errorf("--env-config %s: %w", e.envConfig, err)
 		}
-		if !explicitScenario {
+		if !explicitScenario && hasScenario(data) {
 			return cfg, nil
 		}
 	}
@@ -47,6 +49,17 @@ func (e *envFlags) config(explicitScenario bool) (envsim.Config, error) {
 		return cfg, fmt.Errorf("--scenario %s: %w", e.scenario, err)
 	}
 	return cfg, nil
+}
+
+// hasScenario reports whether a config file sets a scenario (a file that
+// only changes, say, the action mode keeps the command's scenario).
+func hasScenario(data []byte) bool {
+	var top map[string]any
+	if err := yaml.Unmarshal(data, &top); err != nil {
+		return true // ParseConfig accepted it: let its scenario stand
+	}
+	_, ok := top["scenario"]
+	return ok
 }
 
 // loadScenario takes a built-in name or a path to a scenario file.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"podmedic/envsim"
 	"podmedic/eval"
@@ -71,5 +72,31 @@ func TestTrainWritesARunDirectory(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "trained ") || !strings.Contains(out.String(), "transport is") {
 		t.Fatalf("no summary in output:\n%s", out.String())
+	}
+}
+
+// TestTrainPerPodMode trains the per-pod action space for a few updates:
+// its long feature names must reach the actors in the weights.
+func TestTrainPerPodMode(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "env.yaml")
+	if err := os.WriteFile(cfgPath, []byte("action_mode: per-pod\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var out, errOut bytes.Buffer
+	err := Run(ctx, []string{"train", "--steps", "2048", "--actors", "1", "--envs", "2", "--horizon", "64",
+		"--epochs", "1", "--hidden", "16,16", "--http", "", "--out", filepath.Join(dir, "run"), "--eval-episodes", "0",
+		"--eval-every", "0", "--env-config", cfgPath}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("train: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errOut.String())
+	}
+	w, err := protocol.ReadSnapshotFile(filepath.Join(dir, "run", "policy.snapshot"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Version < 8 || !strings.Contains(w.Meta["actions"], "restart_pod_9") {
+		t.Fatalf("per-pod run ended at version %d, actions %q", w.Version, w.Meta["actions"])
 	}
 }

@@ -61,6 +61,26 @@ type Config struct {
 	// NormAdv normalises advantages to mean 0, std 1 per minibatch.
 	// Default true.
 	NormAdv bool `yaml:"norm_adv" json:"norm_adv" msgpack:"norm_adv"`
+	// Shards is the number of parts each minibatch's gradient is split
+	// into; the parts are computed in parallel (by the updater's
+	// Executor) and added in a fixed order, so the result depends on
+	// Shards but not on the number of cores. In [1, 256]; 0 means
+	// DefaultShards (also in files and checkpoints written before the
+	// field existed).
+	Shards int `yaml:"shards" json:"shards" msgpack:"shards"`
+}
+
+// DefaultShards is the number of gradient shards per minibatch when
+// Config.Shards is 0: enough to keep a few cores busy and balanced, few
+// enough that minibatches of 64 still give shards of 16 samples.
+const DefaultShards = 4
+
+// shards returns the number of gradient shards in use.
+func (c Config) shards() int {
+	if c.Shards == 0 {
+		return DefaultShards
+	}
+	return c.Shards
 }
 
 // DefaultConfig returns the defaults documented on Config.
@@ -109,6 +129,8 @@ func (c Config) Validate() error {
 		return bad("adam_beta1", c.AdamBeta1, "[0, 1)")
 	case !(c.AdamBeta2 >= 0 && c.AdamBeta2 < 1):
 		return bad("adam_beta2", c.AdamBeta2, "[0, 1)")
+	case c.Shards < 0 || c.Shards > 256:
+		return bad("shards", c.Shards, "[1, 256] (0 = default)")
 	}
 	return nil
 }

@@ -5,8 +5,10 @@
 //
 // The package is pure: it never starts goroutines, performs I/O, reads the
 // clock or uses a global random number generator (its imports prove it).
-// Callers (the learner service) own transport, time and files; they
-// serialise State.
+// Callers (the learner service) own transport, time, files and threads:
+// they serialise State and may give the updater an Executor that runs its
+// independent tasks (gradient shards, reduction and optimiser chunks) on
+// several cores, which changes nothing in the results.
 package ppo
 
 import (
@@ -68,7 +70,13 @@ type UpdateStats struct {
 
 // Updater performs PPO updates on a Net. It owns its buffers, which grow
 // to the largest batch seen and are then reused. Not safe for concurrent
-// use.
+// use; its Executor runs parts of an update concurrently.
+//
+// Each minibatch's gradient is computed in Config.Shards shards, each on
+// a float32 workspace of its own, and added in shard order into a float64
+// gradient; the norm, the clip and the Adam step work on the float64
+// master parameters in fixed chunks. So results are bitwise the same
+// whichever Executor runs the tasks, on however many cores.
 type Updater struct {
 	net          *policy.Net
 	cfg          Config
@@ -84,6 +92,7 @@ type Updater struct {
 	rng *rand.Rand
 
 	batch batch
+	exec  Executor
 	mb    minibatch
 
 	// NaN guard backups
@@ -105,14 +114,23 @@ func New(net *policy.Net, cfg Config, totalUpdates int, rng *rand.Rand) (*Update
 	}
 	n := net.NumParams()
 	p := &Updater{net: net, cfg: cfg, totalUpdates: totalUpdates, seed: rng.Uint64(), progress: -1,
-		adam: NewAdam(n, cfg.AdamBeta1, cfg.AdamBeta2, cfg.AdamEps),
-		pcg:  rand.NewPCG(0, 0), bParams: make([]float64, n), bM: make([]float64, n), bV: make([]float64, n)}
+		adam: NewAdam(n, cfg.AdamBeta1, cfg.AdamBeta2, cfg.AdamEps), exec: Sequential{},
+		pcg: rand.NewPCG(0, 0), bParams: make([]float64, n), bM: make([]float64, n), bV: make([]float64, n)}
 	p.rng = rand.New(p.pcg)
 	arch := net.Arch()
 	p.d, p.na = arch.ObsSize, arch.NumActions
-	p.mb.lrow = make([]float64, arch.NumActions)
-	p.mb.grow(net, 2*cfg.MinibatchSize-1)
+	p.mb.init(p)
+	p.mb.grow(2*cfg.MinibatchSize - 1)
 	return p, nil
+}
+
+// SetExecutor makes the updater run its parallel parts with e (nil: the
+// calling goroutine, Sequential). Results do not depend on it.
+func (p *Updater) SetExecutor(e Executor) {
+	if e == nil {
+		e = Sequential{}
+	}
+	p.exec = e
 }
 
 // Net returns the network being trained.
@@ -172,7 +190,7 @@ func (p *Updater) Update(segs []Segment) (UpdateStats, error) {
 	p.pcg.Seed(p.seed, uint64(p.updates))
 	p.updates++
 	numMB := max(1, total/p.cfg.MinibatchSize)
-	p.mb.grow(p.net, (total+numMB-1)/numMB)
+	p.mb.grow((total + numMB - 1) / numMB)
 	perm := p.batch.identityPerm()
 	var sum lossSums
 	for epoch := 0; epoch < p.cfg.Epochs && !st.EarlyStop; epoch++ {
@@ -180,8 +198,7 @@ func (p *Updater) Update(segs []Segment) (UpdateStats, error) {
 		p.shuffle(perm)
 		for b := 0; b < numMB; b++ {
 			idx := perm[b*total/numMB : (b+1)*total/numMB]
-			p.net.ZeroGrads()
-			mb := p.minibatch(idx, st.ClipRange)
+			mb := p.gradient(idx, st.ClipRange)
 			if epoch == 0 && b == 0 {
 				st.FirstRatioDev = mb.maxRatioDev
 			}
@@ -189,17 +206,17 @@ func (p *Updater) Update(segs []Segment) (UpdateStats, error) {
 				st.EarlyStop = true
 				break
 			}
-			norm, ok := p.step(st.LearningRate)
-			if !ok {
+			if !finite(mb.gradNorm) {
 				sum.mean(&st)
 				return p.skip(st, "non-finite gradient"), nil
 			}
-			sum.add(mb, norm)
+			p.step(mb.gradNorm, st.LearningRate)
+			sum.add(mb, mb.gradNorm)
 		}
 	}
 	sum.mean(&st)
 	for _, v := range p.net.Params() {
-		if !finite(v) {
+		if !(math.Abs(v) <= math.MaxFloat32) { // NaN, or not finite once rounded to float32
 			return p.skip(st, "non-finite parameters"), nil
 		}
 	}
@@ -234,23 +251,16 @@ func (p *Updater) shuffle(perm []int) {
 	}
 }
 
-// step clips the accumulated gradient to MaxGradNorm and applies one Adam
-// step with learning rate lr. It returns the gradient norm before
-// clipping, and false, applying nothing, if that norm is not finite.
-func (p *Updater) step(lr float64) (float64, bool) {
-	g := p.net.Grads()
-	norm := l2(g)
-	if !finite(norm) {
-		return norm, false
-	}
+// step applies one Adam step with learning rate lr to the gradient of the
+// last gradient call, whose norm is norm, scaled down to MaxGradNorm when
+// it is larger (PyTorch's max/(norm+1e-6)).
+func (p *Updater) step(norm, lr float64) {
+	scale := 1.0
 	if maxNorm := p.cfg.MaxGradNorm; maxNorm > 0 && norm > maxNorm {
-		s := maxNorm / (norm + 1e-6)
-		for i := range g {
-			g[i] *= s
-		}
+		scale = maxNorm / (norm + 1e-6)
 	}
-	p.adam.Step(p.net.Params(), g, lr)
-	return norm, true
+	p.mb.coefs = p.adam.next(lr, scale)
+	p.exec.Run(len(p.mb.chunks), p.mb.adamTask)
 }
 
 // backup saves parameters and optimiser state for the NaN/Inf guard.
@@ -265,6 +275,7 @@ func (p *Updater) backup() {
 // diagnostics of the minibatches that were discarded.
 func (p *Updater) skip(st UpdateStats, reason string) UpdateStats {
 	copy(p.net.Params(), p.bParams)
+	p.net.SyncParams()
 	copy(p.adam.M, p.bM)
 	copy(p.adam.V, p.bV)
 	p.adam.T = p.bAdamT

@@ -46,15 +46,23 @@ func randomSegment(t testing.TB, net *policy.Net, K, T int, logpNoise float64, r
 // TestPPOGradientCheck compares the analytic gradient of the complete PPO
 // minibatch loss (clipped surrogate, entropy bonus, clipped value loss)
 // with central finite differences, for every policy and value parameter.
+//
+// The network computes in float32 (see policy's TestGradientCheck): the
+// differences use perturbations of 2^-6 and 2^-7 combined by Richardson
+// extrapolation, and the tolerance is 2e-4 + 2e-3·|gradient| (float64
+// used 1e-7 + 1e-6). The loss has kinks (the clip, the max of the two
+// surrogates, the value clip): where the two differences disagree one
+// lies within the step and the parameter is skipped, at most 15% of them.
 func TestPPOGradientCheck(t *testing.T) {
 	cases := []struct {
 		name   string
 		vfClip float64
 		shared bool
+		shards int
 	}{
-		{"unclipped value", 0, false},
-		{"clipped value", 0.3, false},
-		{"shared trunk", 0.3, true},
+		{"unclipped value", 0, false, 1},
+		{"clipped value", 0.3, false, 3},
+		{"shared trunk", 0.3, true, 4},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -64,13 +72,16 @@ func TestPPOGradientCheck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for i, p := range net.Params() { // break the 0.01 head gain so the policy is not uniform
-				net.Params()[i] = p + 0.4*rng.NormFloat64()
+			params := net.Params()
+			for i, p := range params { // break the 0.01 head gain so the policy is not uniform
+				params[i] = float64(float32(p + 0.4*rng.NormFloat64()))
 			}
+			net.SyncParams()
 			cfg := DefaultConfig()
 			cfg.MinibatchSize = 24
 			cfg.EntCoef = 0.05
 			cfg.ClipRangeVF = tc.vfClip
+			cfg.Shards = tc.shards
 			p, err := New(net, cfg, 10, rng)
 			if err != nil {
 				t.Fatal(err)
@@ -81,26 +92,44 @@ func TestPPOGradientCheck(t *testing.T) {
 			for i := range idx {
 				idx[i] = i
 			}
-			net.ZeroGrads()
-			st := p.minibatch(idx, 0.2)
+			st := p.gradient(idx, 0.2)
 			if st.clipFrac == 0 || st.clipFrac == 1 {
 				t.Fatalf("clip fraction %v: test data must exercise both branches", st.clipFrac)
 			}
-			analytic := append([]float64(nil), net.Grads()...)
-			params := net.Params()
-			const h = 1e-6
+			analytic := append([]float64(nil), p.mb.grad...)
+			ss := 0.0
+			for _, g := range analytic {
+				ss += g * g
+			}
+			if want := math.Sqrt(ss); math.Abs(st.gradNorm-want) > 1e-12*want {
+				t.Fatalf("gradient norm %v, want %v", st.gradNorm, want)
+			}
+			at := func(i int, x float64) float64 {
+				params[i] = x
+				net.SyncParamRange(i, i+1)
+				return p.gradient(idx, 0.2).loss
+			}
+			const h = 0x1p-6
+			skipped := 0
 			for i := range params {
 				x := params[i]
-				params[i] = x + h
-				lp := p.minibatch(idx, 0.2).loss
-				params[i] = x - h
-				lm := p.minibatch(idx, 0.2).loss
-				params[i] = x
-				fd := (lp - lm) / (2 * h)
-				if math.Abs(fd-analytic[i]) > 1e-7+1e-6*math.Abs(fd) {
-					t.Fatalf("param %d of %d: analytic %.10g, finite difference %.10g", i, len(params), analytic[i], fd)
+				d1 := (at(i, x+h) - at(i, x-h)) / (2 * h)
+				d2 := (at(i, x+h/2) - at(i, x-h/2)) / h
+				at(i, x)
+				g := analytic[i]
+				tol := 2e-4 + 2e-3*math.Abs(g)
+				if math.Abs(d1-d2) > tol {
+					skipped++
+					continue
+				}
+				if fd := (4*d2 - d1) / 3; math.Abs(fd-g) > tol {
+					t.Fatalf("param %d of %d: analytic %.8g, finite difference %.8g", i, len(params), g, fd)
 				}
 			}
+			if skipped > len(params)*15/100 {
+				t.Fatalf("%d of %d parameters skipped at kinks", skipped, len(params))
+			}
+			t.Logf("%d of %d parameters skipped at kinks", skipped, len(params))
 		})
 	}
 }

@@ -243,6 +243,16 @@ func TestRunbookRules(t *testing.T) {
 			steady(o)
 			o[envsim.ObsErrorUpdated], o[envsim.ObsErrorMax] = 0.2, 0.01
 		}, envsim.ActionNoop},
+		{"one killed container after a release is no evidence", func(o []float32) {
+			steady(o)
+			o[envsim.ObsSinceRollout], o[envsim.ObsCrashedUpdated], o[envsim.ObsCrashed] = 0.1, 0.1, 0.1
+			o[envsim.ObsRestarts] = 1.0 / envsim.RestartScale
+		}, envsim.ActionNoop},
+		{"a crash-looping release", func(o []float32) {
+			steady(o)
+			o[envsim.ObsSinceRollout], o[envsim.ObsCrashedUpdated], o[envsim.ObsCrashed] = 0.1, 0.1, 0.1
+			o[envsim.ObsRestarts] = 2.0 / envsim.RestartScale
+		}, envsim.ActionRollback},
 		{"leaking release", func(o []float32) {
 			steady(o)
 			o[envsim.ObsSinceRollout], o[envsim.ObsOOMKilled] = 0.3, 0.1

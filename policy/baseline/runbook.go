@@ -47,8 +47,9 @@ func DefaultRunbookConfig() RunbookConfig {
 // Runbook is what a competent on-call engineer scripts, reading only what
 // the cluster shows. In order, the first rule that fires:
 //
-//  1. roll back when a recent rollout's pods fail requests, crash-loop, or
-//     are OOM-killed (a leak), unless the current revision is its own
+//  1. roll back when a recent rollout's pods fail requests, crash-loop
+//     (a container restarted twice, not one killed container), or are
+//     OOM-killed (a leak), unless the current revision is its own
 //     rollback;
 //  2. delete a pod that crash-loops with a long back-off, or that sits on
 //     a NotReady node (its replacement starts at once instead of after the
@@ -113,8 +114,10 @@ func (r *Runbook) Act(obs []float32) int {
 	cur := count(envsim.ObsReplicas)
 	want := r.scale(obs, count(envsim.ObsReady))
 	recent := float64(since)*envsim.RolloutHorizonSteps < float64(r.cfg.RollbackWindowSteps)
+	// A bad revision: its pods fail requests, crash-loop (a single killed
+	// container is not evidence), or are OOM-killed (a leak).
 	badRevision := float64(obs[envsim.ObsErrorUpdated]) > r.cfg.RollbackErrorRate ||
-		count(envsim.ObsCrashedUpdated) > 0 ||
+		(count(envsim.ObsCrashedUpdated) > 0 && restartCount(obs) >= 2) ||
 		(count(envsim.ObsOOMKilled) > 0 && obs[envsim.ObsUpdated] > 0.5)
 	switch {
 	case recent && !r.ownRollout && badRevision:
