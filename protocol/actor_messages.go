@@ -72,6 +72,12 @@ type WeightsRequest struct {
 	HaveVersion uint64 `msgpack:"have_version"`
 }
 
+// CheckShape reports (ReasonShape) an actor whose environments differ from
+// what the receiver expects (only ObsSize and NumActions are checked).
+func (h *Hello) CheckShape(want Shape) error {
+	return Shape{ObsSize: want.ObsSize, NumActions: want.NumActions}.check(h.ObsSize, h.NumActions, 0, 0)
+}
+
 // Validate checks h against lim.
 func (h *Hello) Validate(lim Limits) error {
 	if h.V != SchemaVersion && h.V != 0 {
