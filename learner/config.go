@@ -72,12 +72,14 @@ type ServiceConfig struct {
 	// actor says goodbye and leaves at once). Default 10s.
 	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout" json:"heartbeat_timeout"`
 	// BatchWait bounds, in async mode with RolloutsPerUpdate 0, how long
-	// an update waits for a rollout of every member once the batch's first
-	// rollout has arrived; then it proceeds with what it has (at least
-	// MinActors rollouts). A member that crashed without a goodbye thus
-	// slows updates to one per BatchWait until the heartbeat timeout
-	// drops it, instead of stopping them. 0 waits for every member.
-	// Default 1s. Sync mode always waits for every member (exactness).
+	// an update waits for a rollout of every active member (one that sent
+	// a rollout within HeartbeatTimeout: a member that only said hello
+	// holds up nothing) once the batch's first rollout has arrived; then
+	// it proceeds with what it has (at least MinActors rollouts). A member
+	// that crashed without a goodbye thus slows updates to one per
+	// BatchWait until the heartbeat timeout drops it, instead of stopping
+	// them. 0 waits for every active member. Default 1s. Sync mode always
+	// waits for every active member (exactness).
 	BatchWait time.Duration `yaml:"batch_wait" json:"batch_wait"`
 	// StallTimeout: /healthz reports training stalled (503, with the
 	// reason) when no update happened for this long while members are

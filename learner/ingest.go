@@ -40,7 +40,7 @@ func (s *Service) onRollout(msg *nats.Msg) {
 	}
 	// Membership before the sequence check, so that made-up identities
 	// never reach the (bounded) sequence tracker.
-	if reason := s.members.check(r.ActorID, r.Incarnation, r.MemberToken, s.now()); reason != "" {
+	if reason := s.members.check(r.ActorID, r.Incarnation, r.MemberToken, true, s.now()); reason != "" {
 		s.reject(reason, fmt.Errorf("rollout of actor %s (incarnation %x) seq %d: %s", r.ActorID, r.Incarnation, r.Seq, reason))
 		return
 	}
@@ -101,7 +101,7 @@ func (s *Service) onHeartbeat(msg *nats.Msg) {
 		s.rejectMessage(labelHeartbeat, protocol.ReasonOf(err), err)
 		return
 	}
-	if reason := s.members.check(h.ActorID, h.Incarnation, h.MemberToken, s.now()); reason != "" {
+	if reason := s.members.check(h.ActorID, h.Incarnation, h.MemberToken, false, s.now()); reason != "" {
 		s.rejectMessage(labelHeartbeat, reason, fmt.Errorf("actor %s: %s", h.ActorID, reason))
 		s.replyMember(labelHeartbeat, msg, &protocol.MemberReply{Reason: string(reason)})
 		return

@@ -30,6 +30,7 @@ type member struct {
 	incarnation uint64
 	token       uint64
 	lastSeen    time.Time
+	lastRollout time.Time // zero until its first rollout
 }
 
 func newMembers(timeout time.Duration, maxMembers int, joinRate float64, joinBurst int, newToken func() uint64) *members {
@@ -73,8 +74,8 @@ func (ms *members) hello(id string, incarnation uint64, now time.Time) admission
 
 // check reports why a message claiming to be actor id's incarnation with
 // token is not from a current member ("" if it is); a member's message
-// counts as a sign of life.
-func (ms *members) check(id string, incarnation, token uint64, now time.Time) protocol.Reason {
+// counts as a sign of life, and a rollout makes it active (see active).
+func (ms *members) check(id string, incarnation, token uint64, rollout bool, now time.Time) protocol.Reason {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	m, ok := ms.m[id]
@@ -85,6 +86,9 @@ func (ms *members) check(id string, incarnation, token uint64, now time.Time) pr
 		return protocol.ReasonBadToken
 	}
 	m.lastSeen = now
+	if rollout {
+		m.lastRollout = now
+	}
 	return ""
 }
 
@@ -124,12 +128,17 @@ func (ms *members) count() int {
 	return len(ms.m)
 }
 
-// live returns the members' ids in sorted order.
-func (ms *members) live() []string {
+// active returns, in sorted order, the members that sent a rollout within
+// the heartbeat timeout before now: those a batch waits for. A member that
+// joined but has sent nothing yet (still starting, or a made-up actor that
+// only said hello) holds up no update.
+func (ms *members) active(now time.Time) []string {
 	ms.mu.Lock()
 	ids := make([]string, 0, len(ms.m))
-	for id := range ms.m {
-		ids = append(ids, id)
+	for id, m := range ms.m {
+		if !m.lastRollout.IsZero() && now.Sub(m.lastRollout) <= ms.timeout {
+			ids = append(ids, id)
+		}
 	}
 	ms.mu.Unlock()
 	sort.Strings(ids)

@@ -16,7 +16,7 @@ func counter() func() uint64 {
 func TestMembersNeedAHelloAndTheirToken(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	ms := newMembers(10*time.Second, 8, 100, 100, counter())
-	if r := ms.check("a", 1, 101, t0); r != protocol.ReasonNotMember {
+	if r := ms.check("a", 1, 101, false, t0); r != protocol.ReasonNotMember {
 		t.Fatalf("a message before any hello: %q, want not_member", r)
 	}
 	adm := ms.hello("a", 1, t0)
@@ -26,17 +26,17 @@ func TestMembersNeedAHelloAndTheirToken(t *testing.T) {
 	if again := ms.hello("a", 1, t0.Add(time.Second)); again.joined || again.token != 101 {
 		t.Fatalf("a repeated hello (lost reply) must return the same token without joining again: %+v", again)
 	}
-	if r := ms.check("a", 1, 999, t0); r != protocol.ReasonBadToken {
+	if r := ms.check("a", 1, 999, false, t0); r != protocol.ReasonBadToken {
 		t.Fatalf("wrong token: %q, want bad_token", r)
 	}
-	if r := ms.check("b", 1, 101, t0); r != protocol.ReasonNotMember {
+	if r := ms.check("b", 1, 101, false, t0); r != protocol.ReasonNotMember {
 		t.Fatalf("a's token under another id: %q, want not_member", r)
 	}
 	restarted := ms.hello("a", 2, t0.Add(2*time.Second))
 	if !restarted.joined || restarted.first || restarted.token == 101 {
 		t.Fatalf("a restarted actor (new incarnation) must join with a new token: %+v", restarted)
 	}
-	if r := ms.check("a", 1, 101, t0); r != protocol.ReasonNotMember {
+	if r := ms.check("a", 1, 101, false, t0); r != protocol.ReasonNotMember {
 		t.Fatalf("the old incarnation after a restart: %q, want not_member", r)
 	}
 	ms.hello("b", 1, t0.Add(5*time.Second))
@@ -119,5 +119,25 @@ func TestRequestLimiter(t *testing.T) {
 	q.ActorID = "actor-1"
 	if k := requesterKey(q, "_INBOX.abc.17"); k != "actor:actor-1" {
 		t.Fatalf("key %q", k)
+	}
+}
+
+// TestActiveMembers: a batch waits only for members that sent a rollout
+// within the heartbeat timeout, so a member that only said hello holds up
+// nothing.
+func TestActiveMembers(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := newMembers(10*time.Second, 8, 100, 100, counter())
+	a, b := ms.hello("a", 1, t0).token, ms.hello("b", 1, t0).token
+	if got := ms.active(t0); len(got) != 0 {
+		t.Fatalf("active %v before any rollout", got)
+	}
+	ms.check("a", 1, a, true, t0.Add(time.Second))
+	ms.check("b", 1, b, false, t0.Add(time.Second)) // a heartbeat
+	if got := ms.active(t0.Add(time.Second)); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("active %v, want [a]", got)
+	}
+	if got := ms.active(t0.Add(12 * time.Second)); len(got) != 0 {
+		t.Fatalf("active %v 11 s after a's last rollout, want none", got)
 	}
 }

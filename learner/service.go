@@ -308,8 +308,8 @@ func (s *Service) unsubscribe() {
 
 // loop owns the model: it takes validated rollouts from the NATS
 // handlers, reaps silent members once a second, and updates whenever the
-// batch is complete (or, in async mode, has waited BatchWait for missing
-// members).
+// batch is complete: a rollout of every active member (members.active;
+// or, in async mode, what came within BatchWait).
 func (s *Service) loop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -343,7 +343,7 @@ func (s *Service) loop(ctx context.Context) {
 			s.onMembersChanged()
 			s.setStatus()
 		}
-		if !s.finished() && s.asm.ready(s.members.live(), s.now()) {
+		if now := s.now(); !s.finished() && s.asm.ready(s.members.active(now), now) {
 			s.update()
 		}
 		if d, ok := s.asm.deadline(); ok && !s.finished() {
