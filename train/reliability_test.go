@@ -467,7 +467,16 @@ func TestFaultScaleDown(t *testing.T) {
 			for i := range 8 {
 				actors = append(actors, startActor(t, r.url, fmt.Sprintf("actor-%d", i), protocol.ModeAsync, uint64(i+1), r.ecfg))
 			}
-			waitFor(t, 30*time.Second, "8 members and version 5", func() bool { return l.members() == 8 && l.version() >= 5 })
+			// Each actor must know it is a member (have its hello's reply), or
+			// it has no token to say goodbye with.
+			waitFor(t, 30*time.Second, "8 members that know it, and version 5", func() bool {
+				for _, a := range actors {
+					if testutilValue(a.m.Member) != 1 {
+						return false
+					}
+				}
+				return l.members() == 8 && l.version() >= 5
+			})
 			vlog := recordVersions(t, l)
 			spy := connect(t, r.url)
 			goodbyes, err := spy.SubscribeSync(r.subjGoodbye(t))
