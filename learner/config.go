@@ -82,8 +82,9 @@ type ServiceConfig struct {
 	// waits for every active member (exactness).
 	BatchWait time.Duration `yaml:"batch_wait" json:"batch_wait"`
 	// StallTimeout: /healthz reports training stalled (503, with the
-	// reason) when no update happened for this long while members are
-	// present and training has not finished. 0 disables. Default 60s.
+	// reason) when no update happened for this long while actors send
+	// rollouts (active members) and training has not finished. 0
+	// disables. Default 60s.
 	StallTimeout time.Duration `yaml:"stall_timeout" json:"stall_timeout"`
 	// MaxActors bounds the members of the run (1..65536); further hellos
 	// are refused (members_full). Default 1024.

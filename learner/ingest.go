@@ -40,9 +40,15 @@ func (s *Service) onRollout(msg *nats.Msg) {
 	}
 	// Membership before the sequence check, so that made-up identities
 	// never reach the (bounded) sequence tracker.
-	if reason := s.members.check(r.ActorID, r.Incarnation, r.MemberToken, true, s.now()); reason != "" {
+	now := s.now()
+	reason, woke := s.members.check(r.ActorID, r.Incarnation, r.MemberToken, true, now)
+	if reason != "" {
 		s.reject(reason, fmt.Errorf("rollout of actor %s (incarnation %x) seq %d: %s", r.ActorID, r.Incarnation, r.Seq, reason))
 		return
+	}
+	if woke {
+		// The stall clock starts when actors start sending (status.go).
+		s.busySince.Store(now.UnixNano())
 	}
 	s.seqMu.Lock()
 	st, _ := s.seqs.Observe(r.ActorID, r.Incarnation, r.Seq)
@@ -84,9 +90,6 @@ func (s *Service) onHello(msg *nats.Msg) {
 	if adm.joined {
 		s.onMembersChanged()
 		s.metrics.ActorsJoined.Inc()
-		if adm.first {
-			s.busySince.Store(now.UnixNano())
-		}
 		s.memberLog.Info("join", "actor joined", "actor", h.ActorID, "envs", h.NumEnvs, "horizon", h.Horizon,
 			"version", s.Status().Version, "members", s.members.count())
 	}
@@ -101,7 +104,7 @@ func (s *Service) onHeartbeat(msg *nats.Msg) {
 		s.rejectMessage(labelHeartbeat, protocol.ReasonOf(err), err)
 		return
 	}
-	if reason := s.members.check(h.ActorID, h.Incarnation, h.MemberToken, false, s.now()); reason != "" {
+	if reason, _ := s.members.check(h.ActorID, h.Incarnation, h.MemberToken, false, s.now()); reason != "" {
 		s.rejectMessage(labelHeartbeat, reason, fmt.Errorf("actor %s: %s", h.ActorID, reason))
 		s.replyMember(labelHeartbeat, msg, &protocol.MemberReply{Reason: string(reason)})
 		return

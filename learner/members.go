@@ -21,9 +21,10 @@ type members struct {
 	max      int
 	newToken func() uint64
 
-	mu    sync.Mutex
-	joins tokenBucket
-	m     map[string]*member
+	mu          sync.Mutex
+	joins       tokenBucket
+	m           map[string]*member
+	lastRollout time.Time // of any member
 }
 
 type member struct {
@@ -43,8 +44,6 @@ type admission struct {
 	token uint64
 	// joined: a new member, or a new incarnation replacing one.
 	joined bool
-	// first: the membership was empty before.
-	first bool
 	// refused says why a hello was refused, with when to retry.
 	refused    protocol.Reason
 	retryAfter time.Duration
@@ -67,29 +66,31 @@ func (ms *members) hello(id string, incarnation uint64, now time.Time) admission
 		return admission{refused: protocol.ReasonRateLimited, retryAfter: wait}
 	}
 	tok := ms.newToken()
-	first := len(ms.m) == 0
 	ms.m[id] = &member{incarnation: incarnation, token: tok, lastSeen: now}
-	return admission{token: tok, joined: true, first: first}
+	return admission{token: tok, joined: true}
 }
 
 // check reports why a message claiming to be actor id's incarnation with
 // token is not from a current member ("" if it is); a member's message
 // counts as a sign of life, and a rollout makes it active (see active).
-func (ms *members) check(id string, incarnation, token uint64, rollout bool, now time.Time) protocol.Reason {
+// woke reports a rollout after none of any member for the heartbeat
+// timeout: the run has become active.
+func (ms *members) check(id string, incarnation, token uint64, rollout bool, now time.Time) (reason protocol.Reason, woke bool) {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
 	m, ok := ms.m[id]
 	switch {
 	case !ok || m.incarnation != incarnation:
-		return protocol.ReasonNotMember
+		return protocol.ReasonNotMember, false
 	case m.token != token:
-		return protocol.ReasonBadToken
+		return protocol.ReasonBadToken, false
 	}
 	m.lastSeen = now
 	if rollout {
-		m.lastRollout = now
+		woke = ms.lastRollout.IsZero() || now.Sub(ms.lastRollout) > ms.timeout
+		m.lastRollout, ms.lastRollout = now, now
 	}
-	return ""
+	return "", woke
 }
 
 // leave removes a member that said goodbye; "" if it left.

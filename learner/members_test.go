@@ -16,27 +16,27 @@ func counter() func() uint64 {
 func TestMembersNeedAHelloAndTheirToken(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	ms := newMembers(10*time.Second, 8, 100, 100, counter())
-	if r := ms.check("a", 1, 101, false, t0); r != protocol.ReasonNotMember {
+	if r, _ := ms.check("a", 1, 101, false, t0); r != protocol.ReasonNotMember {
 		t.Fatalf("a message before any hello: %q, want not_member", r)
 	}
 	adm := ms.hello("a", 1, t0)
-	if !adm.joined || !adm.first || adm.token != 101 {
+	if !adm.joined || adm.token != 101 {
 		t.Fatalf("first hello: %+v", adm)
 	}
 	if again := ms.hello("a", 1, t0.Add(time.Second)); again.joined || again.token != 101 {
 		t.Fatalf("a repeated hello (lost reply) must return the same token without joining again: %+v", again)
 	}
-	if r := ms.check("a", 1, 999, false, t0); r != protocol.ReasonBadToken {
+	if r, _ := ms.check("a", 1, 999, false, t0); r != protocol.ReasonBadToken {
 		t.Fatalf("wrong token: %q, want bad_token", r)
 	}
-	if r := ms.check("b", 1, 101, false, t0); r != protocol.ReasonNotMember {
+	if r, _ := ms.check("b", 1, 101, false, t0); r != protocol.ReasonNotMember {
 		t.Fatalf("a's token under another id: %q, want not_member", r)
 	}
 	restarted := ms.hello("a", 2, t0.Add(2*time.Second))
-	if !restarted.joined || restarted.first || restarted.token == 101 {
+	if !restarted.joined || restarted.token == 101 {
 		t.Fatalf("a restarted actor (new incarnation) must join with a new token: %+v", restarted)
 	}
-	if r := ms.check("a", 1, 101, false, t0); r != protocol.ReasonNotMember {
+	if r, _ := ms.check("a", 1, 101, false, t0); r != protocol.ReasonNotMember {
 		t.Fatalf("the old incarnation after a restart: %q, want not_member", r)
 	}
 	ms.hello("b", 1, t0.Add(5*time.Second))
@@ -132,12 +132,20 @@ func TestActiveMembers(t *testing.T) {
 	if got := ms.active(t0); len(got) != 0 {
 		t.Fatalf("active %v before any rollout", got)
 	}
-	ms.check("a", 1, a, true, t0.Add(time.Second))
-	ms.check("b", 1, b, false, t0.Add(time.Second)) // a heartbeat
-	if got := ms.active(t0.Add(time.Second)); !slices.Equal(got, []string{"a"}) {
-		t.Fatalf("active %v, want [a]", got)
+	if _, woke := ms.check("a", 1, a, true, t0.Add(time.Second)); !woke {
+		t.Fatal("the first rollout did not wake the run")
 	}
-	if got := ms.active(t0.Add(12 * time.Second)); len(got) != 0 {
-		t.Fatalf("active %v 11 s after a's last rollout, want none", got)
+	ms.check("b", 1, b, false, t0.Add(time.Second)) // a heartbeat
+	if _, woke := ms.check("b", 1, b, true, t0.Add(2*time.Second)); woke {
+		t.Fatal("a rollout 1 s after another woke the run")
+	}
+	if got := ms.active(t0.Add(2 * time.Second)); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("active %v, want [a b]", got)
+	}
+	if got := ms.active(t0.Add(12*time.Second + time.Millisecond)); len(got) != 0 {
+		t.Fatalf("active %v 10 s after the last rollouts, want none", got)
+	}
+	if _, woke := ms.check("b", 1, b, true, t0.Add(13*time.Second)); !woke {
+		t.Fatal("a rollout after 11 s without any did not wake the run")
 	}
 }

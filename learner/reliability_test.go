@@ -460,11 +460,11 @@ func TestLatestRequestsCheckedFirst(t *testing.T) {
 	}
 }
 
-// TestHealthzReportsStall: members present and no update for the stall
-// timeout make /healthz answer 503 with the reason.
+// TestHealthzReportsStall: actors sending rollouts and no update for the
+// stall timeout make /healthz answer 503 with the reason.
 func TestHealthzReportsStall(t *testing.T) {
 	lnc, anc := startServer(t)
-	cfg := testConfig() // sync: a member that never sends a rollout stalls it
+	cfg := testConfig()
 	cfg.StallTimeout = 300 * time.Millisecond
 	svc := openService(t, cfg, lnc, prometheus.NewRegistry(), nil)
 	srv := httptest.NewServer(svc.Handler())
@@ -485,9 +485,29 @@ func TestHealthzReportsStall(t *testing.T) {
 	if code, body := get(); code != 200 {
 		t.Fatalf("healthz %d %v without members, want 200 (nothing to train on is not a stall)", code, body)
 	}
-	join(t, anc)
+	tok := join(t, anc)
+	time.Sleep(400 * time.Millisecond)
+	if code, body := get(); code != 200 {
+		t.Fatalf("healthz %d %v with a member that sends nothing, want 200 (nothing to train on is not a stall)", code, body)
+	}
+	// Rollouts of another learner epoch: the actor is active, but nothing
+	// can be trained on (as with a bug that refuses every rollout).
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		for seq := uint64(1); ; seq++ {
+			select {
+			case <-stop:
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+			publish(t, anc, rollout(tok, seq, 0, 12345))
+		}
+	}()
+	defer func() { close(stop); <-sent }()
 	if code, _ := get(); code != 200 {
-		t.Fatalf("healthz %d right after the first member joined, want 200", code)
+		t.Fatalf("healthz %d as soon as the actor sends, want 200", code)
 	}
 	time.Sleep(400 * time.Millisecond)
 	code, body := get()

@@ -16,10 +16,11 @@ type Status struct {
 	StepsPerSecond float64 `json:"steps_per_second"`
 	Finished       bool    `json:"finished"`
 	// SecondsSinceUpdate is the time since the last update (or since the
-	// service opened, or since the first member joined an empty run, if
-	// later).
+	// service opened, or since actors started sending rollouts after none
+	// for the heartbeat timeout, if later).
 	SecondsSinceUpdate float64 `json:"seconds_since_update"`
-	// Stalled is true when training has not finished, members are
+	// Stalled is true when training has not finished, active members
+	// (actors that sent a rollout within the heartbeat timeout) are
 	// present, and no update happened for ServiceConfig.StallTimeout;
 	// StallReason then says so in words.
 	Stalled     bool   `json:"stalled"`
@@ -32,13 +33,16 @@ func (s *Service) Status() Status {
 	st := *s.status.Load()
 	st.Finished = st.Finished || s.stopped.Load()
 	st.Actors = s.members.count()
+	now := s.now()
 	since := time.Unix(0, max(s.lastUpdate.Load(), s.busySince.Load()))
-	idle := s.now().Sub(since)
+	idle := now.Sub(since)
 	st.SecondsSinceUpdate = idle.Seconds()
-	if !st.Finished && st.Actors > 0 && s.cfg.StallTimeout > 0 && idle > s.cfg.StallTimeout {
-		st.Stalled = true
-		st.StallReason = fmt.Sprintf("no update for %s (stall timeout %s) with %d members at version %d",
-			idle.Round(time.Second), s.cfg.StallTimeout, st.Actors, st.Version)
+	if !st.Finished && s.cfg.StallTimeout > 0 && idle > s.cfg.StallTimeout {
+		if active := len(s.members.active(now)); active > 0 {
+			st.Stalled = true
+			st.StallReason = fmt.Sprintf("no update for %s (stall timeout %s) while %d actors send rollouts, at version %d",
+				idle.Round(time.Second), s.cfg.StallTimeout, active, st.Version)
+		}
 	}
 	return st
 }

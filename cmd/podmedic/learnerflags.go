@@ -47,7 +47,7 @@ func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string, defaultMode
 	fs.IntVar(&l.keep, "keep-checkpoints", d.KeepCheckpoints, "checkpoints to keep")
 	fs.DurationVar(&l.heartbeat, "heartbeat-timeout", d.HeartbeatTimeout, "drop an actor silent for this long (a stopping actor says goodbye and leaves at once)")
 	fs.DurationVar(&l.batchWait, "batch-wait", d.BatchWait, "async: how long an update waits for a rollout of every actor before it goes with what it has; 0 waits for all")
-	fs.DurationVar(&l.stallTimeout, "stall-timeout", d.StallTimeout, "/healthz answers 503 when no update happened for this long while actors are connected; 0 never")
+	fs.DurationVar(&l.stallTimeout, "stall-timeout", d.StallTimeout, "/healthz answers 503 when no update happened for this long while actors send rollouts; 0 never")
 	fs.IntVar(&l.maxActors, "max-actors", d.MaxActors, "most actors the run accepts; further ones are refused until one leaves")
 	fs.BoolVar(&l.fresh, "fresh", false, "start from fresh parameters even if the checkpoint directory holds checkpoints (they are moved aside: *.superseded, broken ones *.corrupt); without it a directory whose checkpoints are all broken stops the learner")
 	fs.IntVar(&l.queue, "queue", d.QueueCapacity, "rollouts that may wait for the update loop; more are dropped and counted")
