@@ -6,6 +6,8 @@ package natsserver
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -68,6 +70,22 @@ func Start(cfg Config) (*server.Server, error) {
 	}
 	if cfg.Port == 0 {
 		opts.Port = server.DEFAULT_PORT
+	}
+	// The server reports a port it cannot listen on only by never becoming
+	// ready; try the ports first, so that a taken one is said at once.
+	for _, p := range []struct {
+		what string
+		port int
+	}{{"client", opts.Port}, {"monitoring", opts.HTTPPort}} {
+		if p.port <= 0 {
+			continue
+		}
+		addr := net.JoinHostPort(cfg.Host, strconv.Itoa(p.port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("natsserver: %s port: cannot listen on %s: %w", p.what, addr, err)
+		}
+		ln.Close()
 	}
 	ns, err := server.NewServer(opts)
 	if err != nil {

@@ -1,6 +1,8 @@
 package natsserver
 
 import (
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,5 +49,27 @@ func TestStartServesLargeMessagesOnLoopback(t *testing.T) {
 func TestStartRefusesBadConfig(t *testing.T) {
 	if _, err := Start(Config{Port: -1, MaxPayload: -1}); err == nil {
 		t.Fatal("negative max payload accepted")
+	}
+}
+
+// TestTakenPortSaidAtOnce: a port in use is reported at once, naming the
+// address, instead of after the 10 s readiness wait.
+func TestTakenPortSaidAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	start := time.Now()
+	_, err = Start(Config{Port: port})
+	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Fatalf("Start on a taken port: %v, want an error naming %s", err, ln.Addr())
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %s to say the port is taken", d)
+	}
+	if _, err = Start(Config{Port: -1, HTTPPort: port}); err == nil || !strings.Contains(err.Error(), "monitoring") {
+		t.Fatalf("Start with a taken monitoring port: %v", err)
 	}
 }
