@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"podmedic/envsim"
+	"podmedic/internal/ratelog"
 	"podmedic/protocol"
 )
 
@@ -33,13 +35,27 @@ type Actor struct {
 	version     uint64
 	haveWeights bool
 
-	incoming atomic.Pointer[protocol.Weights] // newest broadcast not yet applied
-	notify   chan struct{}                    // signalled when incoming changes
-	buf      []byte
-	buffered int // rollouts published while disconnected
-	envSteps atomic.Int64
-	lastSeq  atomic.Uint64
-	curVer   atomic.Uint64
+	// Membership (membership.go).
+	token     atomic.Uint64 // member token; 0 while not a member
+	joined    chan struct{} // signalled when the actor becomes a member
+	fatal     chan struct{} // closed when the learner refused the actor for good
+	fatalOnce sync.Once
+	fatalErrV atomic.Pointer[error]
+	warnLog   *ratelog.Logger // rejected weights, refusals: rate-limited
+
+	silenceMu     sync.Mutex
+	silentSince   time.Time // first unanswered request since the last answer
+	silenceWarned bool
+	nextWarn      time.Duration
+
+	weightsRequest []byte                           // encoded WeightsRequest naming this actor
+	incoming       atomic.Pointer[protocol.Weights] // newest broadcast not yet applied
+	notify         chan struct{}                    // signalled when incoming changes
+	buf            []byte
+	buffered       int // rollouts published while disconnected
+	envSteps       atomic.Int64
+	lastSeq        atomic.Uint64
+	curVer         atomic.Uint64
 }
 
 // New builds an actor over envs (one VecEnv slot each) that talks over nc,
@@ -69,10 +85,20 @@ func newActor(cfg Config, envs []envsim.Env, nc conn, m *Metrics, log hclog.Logg
 		metrics:     m,
 		incarnation: randomNonZero(),
 		notify:      make(chan struct{}, 1),
+		joined:      make(chan struct{}, 1),
+		fatal:       make(chan struct{}),
 	}
+	a.warnLog = ratelog.New(a.log, warnLogInterval, 1, nil)
 	a.col = newCollector(envs, cfg.Horizon, cfg.Seed, a.metrics)
+	if a.weightsRequest, err = protocol.EncodeWeightsRequest(&protocol.WeightsRequest{ActorID: cfg.ID}); err != nil {
+		return nil, fmt.Errorf("actor: %w", err)
+	}
 	return a, nil
 }
+
+// warnLogInterval: at most one line per kind of rejected message or
+// refusal per interval; the counters in /metrics have every one.
+const warnLogInterval = 10 * time.Second
 
 // randomNonZero draws an incarnation number (crypto/rand.Read never
 // fails: it crashes the program if the system's source does).
@@ -86,8 +112,9 @@ func randomNonZero() uint64 {
 	}
 }
 
-// Run collects until ctx ends or MaxRollouts were published. It returns
-// nil on a clean stop.
+// Run joins the run, collects until ctx ends or MaxRollouts were
+// published, then says goodbye. It returns nil on a clean stop, and an
+// error wrapping ErrRefused if the learner refuses the actor for good.
 func (a *Actor) Run(ctx context.Context) error {
 	unsubscribe, err := a.nc.Subscribe(a.subj.Weights, a.onWeights)
 	if err != nil {
@@ -98,34 +125,41 @@ func (a *Actor) Run(ctx context.Context) error {
 			a.log.Warn("unsubscribe weights failed", "error", err)
 		}
 	}()
-	ctx, cancel := context.WithCancel(ctx)
+	mctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		a.heartbeats(ctx)
+		a.keepMembership(mctx)
 	}()
-	// Stop the heartbeats before waiting for them: Run also returns
-	// before ctx ends (MaxRollouts).
+	// Stop the membership goroutine before saying goodbye: Run also
+	// returns before ctx ends (MaxRollouts).
 	defer func() {
 		cancel()
 		wg.Wait()
+		a.goodbye()
 	}()
+	err = a.collect(ctx)
+	if ctx.Err() != nil && !errors.Is(err, ErrRefused) {
+		return nil // stopped: a clean stop
+	}
+	return err
+}
 
-	if err := a.sendHello(); err != nil {
-		a.log.Warn("hello failed", "error", err)
+// collect is Run's loop: become a member, get weights, then collect and
+// publish rollouts with backpressure.
+func (a *Actor) collect(ctx context.Context) error {
+	if err := a.waitMember(ctx); err != nil {
+		return err
 	}
 	if err := a.fetchWeights(ctx); err != nil {
-		if ctx.Err() != nil {
-			return nil // stopped before the learner answered: a clean stop
-		}
 		return err
 	}
 	a.col.reset()
 	ahead := 0 // rollouts published with the current version
 	for n := 0; a.cfg.MaxRollouts == 0 || n < a.cfg.MaxRollouts; n++ {
 		if err := a.waitConnected(ctx); err != nil {
-			return nil
+			return err
 		}
 		prev := a.version
 		a.applyIncoming()
@@ -135,17 +169,22 @@ func (a *Actor) Run(ctx context.Context) error {
 		version := a.version
 		r := a.col.collect(version)
 		r.PolicyEpoch = a.epoch
+		// A rollout is only worth sending as a member (after a learner
+		// restart the actor says hello again first).
+		if err := a.waitMember(ctx); err != nil {
+			return err
+		}
 		if err := a.publish(r); err != nil {
 			a.metrics.PublishErrors.Inc()
-			a.log.Warn("publish rollout failed", "error", err, "seq", r.Seq)
+			a.warnLog.Warn("publish", "publish rollout failed", "error", err, "seq", r.Seq)
 		}
 		if ctx.Err() != nil {
-			return nil
+			return ctx.Err()
 		}
 		ahead++
 		if a.cfg.Mode == protocol.ModeSync || ahead >= a.cfg.MaxAhead {
 			if err := a.waitNewer(ctx, version); err != nil {
-				return nil
+				return err
 			}
 			if a.version != version {
 				ahead = 0
@@ -160,7 +199,7 @@ func (a *Actor) publish(r *protocol.Rollout) error {
 	start := time.Now()
 	defer func() { a.metrics.PublishSeconds.Add(time.Since(start).Seconds()) }()
 	a.seq++
-	r.ActorID, r.Incarnation, r.Seq = a.cfg.ID, a.incarnation, a.seq
+	r.ActorID, r.Incarnation, r.Seq, r.MemberToken = a.cfg.ID, a.incarnation, a.seq, a.token.Load()
 	var err error
 	a.buf, err = protocol.AppendRollout(a.buf[:0], r)
 	if err != nil {
@@ -215,8 +254,7 @@ func (a *Actor) accepts(w *protocol.Weights) bool {
 func (a *Actor) onWeights(data []byte) {
 	w, err := a.decodeWeights(data)
 	if err != nil {
-		a.metrics.WeightsRejected.Inc()
-		a.log.Warn("weights rejected", "error", err)
+		a.rejectWeights(err)
 		return
 	}
 	for {
@@ -232,6 +270,14 @@ func (a *Actor) onWeights(data []byte) {
 	case a.notify <- struct{}{}:
 	default:
 	}
+}
+
+// rejectWeights counts refused weights and logs them at most once per
+// interval and reason.
+func (a *Actor) rejectWeights(err error) {
+	a.metrics.WeightsRejected.Inc()
+	reason := protocol.ReasonOf(err)
+	a.warnLog.Warn("weights/"+string(reason), "weights rejected", "reason", reason, "error", err)
 }
 
 func (a *Actor) decodeWeights(data []byte) (*protocol.Weights, error) {
@@ -252,8 +298,7 @@ func (a *Actor) applyIncoming() {
 		return
 	}
 	if err := a.col.setWeights(w); err != nil {
-		a.metrics.WeightsRejected.Inc()
-		a.log.Warn("weights rejected", "error", err, "version", w.Version)
+		a.rejectWeights(fmt.Errorf("version %d: %w", w.Version, err))
 		return
 	}
 	if a.haveWeights && w.Epoch != a.epoch {
@@ -269,13 +314,17 @@ func (a *Actor) applyIncoming() {
 func (a *Actor) requestLatest(ctx context.Context) error {
 	rctx, cancel := context.WithTimeout(ctx, a.cfg.WeightsTimeout)
 	defer cancel()
-	data, err := a.nc.Request(rctx, a.subj.WeightsLatest, nil)
+	data, err := a.nc.Request(rctx, a.subj.WeightsLatest, a.weightsRequest)
 	if err != nil {
+		if ctx.Err() == nil {
+			a.noteSilence(a.subj.WeightsLatest, err)
+		}
 		return fmt.Errorf("request latest weights: %w", err)
 	}
+	a.noteAnswer()
 	w, err := a.decodeWeights(data)
 	if err != nil {
-		a.metrics.WeightsRejected.Inc()
+		a.rejectWeights(err)
 		return fmt.Errorf("latest weights: %w", err)
 	}
 	a.incoming.Store(w)
@@ -329,42 +378,6 @@ func (a *Actor) waitNewer(ctx context.Context, version uint64) error {
 				a.log.Debug("no new version, collecting again", "version", version)
 			}
 			return nil
-		}
-	}
-}
-
-func (a *Actor) sendHello() error {
-	h := &protocol.Hello{
-		ActorID: a.cfg.ID, Incarnation: a.incarnation, NumEnvs: a.col.numEnvs(), Horizon: a.cfg.Horizon,
-		ObsSize: a.col.obsSize, NumActions: a.col.numActions,
-	}
-	data, err := protocol.EncodeHello(h, int(a.nc.MaxPayload()))
-	if err != nil {
-		return err
-	}
-	return a.nc.Publish(a.subj.Hello, data)
-}
-
-// heartbeats announces the actor every HeartbeatInterval until ctx ends.
-func (a *Actor) heartbeats(ctx context.Context) {
-	t := time.NewTicker(a.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			h := &protocol.Heartbeat{
-				ActorID: a.cfg.ID, Incarnation: a.incarnation, Seq: a.lastSeq.Load(),
-				WeightsVersion: a.curVer.Load(), EnvSteps: uint64(a.envSteps.Load()), UnixNano: now.UnixNano(),
-			}
-			data, err := protocol.EncodeHeartbeat(h, int(a.nc.MaxPayload()))
-			if err == nil {
-				err = a.nc.Publish(a.subj.Heartbeat, data)
-			}
-			if err != nil {
-				a.log.Debug("heartbeat failed", "error", err)
-			}
 		}
 	}
 }

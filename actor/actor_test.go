@@ -53,7 +53,7 @@ func TestFetchesWeightsWithBackoff(t *testing.T) {
 		if n := len(c.rollouts(t)); n != 0 {
 			t.Fatalf("%d rollouts published before any weights", n)
 		}
-		if n := len(c.sent(subjects(t).Hello)); n != 1 {
+		if n := len(c.requested(subjects(t).Hello)); n != 1 {
 			t.Fatalf("%d hellos, want 1", n)
 		}
 		c.setLatest(weights(t, 7, 1))
@@ -188,7 +188,7 @@ func TestHeartbeatsEveryInterval(t *testing.T) {
 		r := start(t, cfg, c, 1)
 		time.Sleep(4750 * time.Millisecond)
 		synctest.Wait()
-		hbs := c.sent(subjects(t).Heartbeat)
+		hbs := c.requested(subjects(t).Heartbeat)
 		if len(hbs) != 9 {
 			t.Fatalf("%d heartbeats in 4.75 s at 0.5 s intervals, want 9", len(hbs))
 		}
@@ -196,7 +196,7 @@ func TestHeartbeatsEveryInterval(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if hb.ActorID != "actor-0" || hb.WeightsVersion != 3 || hb.Seq != 1 || hb.EnvSteps != 8 {
+		if hb.ActorID != "actor-0" || hb.WeightsVersion != 3 || hb.Seq != 1 || hb.EnvSteps != 8 || hb.MemberToken != 42 {
 			t.Fatalf("heartbeat %+v", hb)
 		}
 		r.stop(t)

@@ -3,6 +3,8 @@ package actor
 import (
 	"context"
 	"errors"
+	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go"
 )
@@ -23,6 +25,12 @@ type conn interface {
 	IsConnected() bool
 	// MaxPayload is the server's message size limit (0 if unknown).
 	MaxPayload() int64
+	// Flush waits until the server has received what was published, at
+	// most timeout.
+	Flush(timeout time.Duration) error
+	// URL names the NATS server(s) for messages: the one connected to,
+	// else the ones configured.
+	URL() string
 }
 
 // natsConn adapts *nats.Conn to conn.
@@ -54,3 +62,12 @@ func (c natsConn) Subscribe(subject string, handle func([]byte)) (func() error, 
 func (c natsConn) IsConnected() bool { return c.nc.IsConnected() }
 
 func (c natsConn) MaxPayload() int64 { return c.nc.MaxPayload() }
+
+func (c natsConn) Flush(timeout time.Duration) error { return c.nc.FlushTimeout(timeout) }
+
+func (c natsConn) URL() string {
+	if u := c.nc.ConnectedUrlRedacted(); u != "" {
+		return u
+	}
+	return strings.Join(c.nc.Servers(), ",")
+}

@@ -82,19 +82,31 @@ type message struct {
 }
 
 // memConn is an in-memory conn: it records what the actor publishes and
-// requests, answers weights.latest with latest (no responders while nil),
-// and delivers broadcasts to the actor's subscription synchronously. Inside
-// a synctest bubble every wait of the actor runs on the fake clock.
+// requests, answers hellos (accepting, token 42, unless member is set) and
+// heartbeats like a learner that knows the actor, answers weights.latest
+// with latest (no responders while nil), and delivers broadcasts to the
+// actor's subscription synchronously. Inside a synctest bubble every wait
+// of the actor runs on the fake clock.
 type memConn struct {
 	mu        sync.Mutex
 	connected bool
 	latest    []byte
+	// member, if set, answers hellos and heartbeats: nil means no
+	// learner on those subjects (no responders).
+	member    func(subject string) *protocol.MemberReply
 	subs      map[string]func([]byte)
 	published []message
-	requests  []time.Time
+	requests  []message
 }
 
-func newMemConn() *memConn { return &memConn{connected: true, subs: map[string]func([]byte){}} }
+func newMemConn() *memConn {
+	return &memConn{connected: true, subs: map[string]func([]byte){}, member: acceptAll}
+}
+
+// acceptAll answers like a learner that accepts every actor.
+func acceptAll(string) *protocol.MemberReply {
+	return &protocol.MemberReply{Accepted: true, MemberToken: 42, Epoch: 1}
+}
 
 func (c *memConn) Publish(subject string, data []byte) error {
 	c.mu.Lock()
@@ -103,14 +115,34 @@ func (c *memConn) Publish(subject string, data []byte) error {
 	return nil
 }
 
-func (c *memConn) Request(ctx context.Context, subject string, _ []byte) ([]byte, error) {
+func (c *memConn) Request(ctx context.Context, subject string, data []byte) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.requests = append(c.requests, time.Now())
-	if c.latest == nil {
-		return nil, nats.ErrNoResponders
+	c.requests = append(c.requests, message{subject, append([]byte(nil), data...), time.Now()})
+	s, _ := protocol.NewSubjects(testRun)
+	switch subject {
+	case s.Hello, s.Heartbeat:
+		if c.member == nil {
+			return nil, nats.ErrNoResponders
+		}
+		return protocol.EncodeMemberReply(c.member(subject))
+	case s.WeightsLatest:
+		if c.latest == nil {
+			return nil, nats.ErrNoResponders
+		}
+		return c.latest, ctx.Err()
 	}
-	return c.latest, ctx.Err()
+	return nil, nats.ErrNoResponders
+}
+
+func (c *memConn) Flush(time.Duration) error { return nil }
+
+func (c *memConn) URL() string { return "nats://mem:4222" }
+
+func (c *memConn) setMember(f func(subject string) *protocol.MemberReply) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.member = f
 }
 
 func (c *memConn) Subscribe(subject string, handle func([]byte)) (func() error, error) {
@@ -169,10 +201,40 @@ func (c *memConn) sent(subject string) []message {
 	return out
 }
 
-func (c *memConn) requestTimes() []time.Time {
+// requestTimes returns when subject was requested (weights.latest if
+// subject is empty).
+func (c *memConn) requestTimes(subject ...string) []time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]time.Time(nil), c.requests...)
+	want := subjectsOrLatest(subject)
+	var out []time.Time
+	for _, m := range c.requests {
+		if m.subject == want {
+			out = append(out, m.at)
+		}
+	}
+	return out
+}
+
+// requested returns the requests made on subject.
+func (c *memConn) requested(subject string) []message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []message
+	for _, m := range c.requests {
+		if m.subject == subject {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func subjectsOrLatest(subject []string) string {
+	if len(subject) > 0 {
+		return subject[0]
+	}
+	s, _ := protocol.NewSubjects(testRun)
+	return s.WeightsLatest
 }
 
 // rollouts decodes the rollouts published so far.

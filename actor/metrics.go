@@ -17,6 +17,10 @@ type Metrics struct {
 	WeightsVersion    prometheus.Gauge
 	Reconnects        prometheus.Counter
 	Buffered          prometheus.Gauge
+	Member            prometheus.Gauge
+	Joins             prometheus.Counter
+	HellosRefused     *prometheus.CounterVec // by reason
+	Unanswered        *prometheus.CounterVec // by subject
 }
 
 // NewMetrics builds the actor metrics and registers them on reg.
@@ -44,8 +48,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "podmedic_actor_reconnects_total", Help: "Reconnections to NATS."}),
 		Buffered: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "podmedic_actor_buffered_rollouts", Help: "Rollouts published while disconnected, waiting in the reconnect buffer."}),
+		Member: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "podmedic_actor_member", Help: "1 while the learner has accepted the actor as a member of the run (summed over the actors of a process)."}),
+		Joins: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podmedic_actor_joins_total", Help: "Hellos the learner accepted (the first join, and rejoins after a learner restart)."}),
+		HellosRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podmedic_actor_hellos_refused_total", Help: "Hellos the learner refused, by reason (rate_limited, members_full, shape, ...)."}, []string{"reason"}),
+		Unanswered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podmedic_actor_requests_unanswered_total", Help: "Requests to the learner without an answer (no learner on the run's subjects, or NATS down), by subject."}, []string{"subject"}),
 	}
 	reg.MustRegister(m.EnvSteps, m.InferenceSeconds, m.EnvSeconds, m.PublishSeconds, m.RolloutsPublished, m.PublishedBytes,
-		m.PublishErrors, m.WeightsRejected, m.WeightsVersion, m.Reconnects, m.Buffered)
+		m.PublishErrors, m.WeightsRejected, m.WeightsVersion, m.Reconnects, m.Buffered, m.Member, m.Joins,
+		m.HellosRefused, m.Unanswered)
 	return m
 }

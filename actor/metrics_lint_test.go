@@ -22,6 +22,10 @@ func TestMetricsLint(t *testing.T) {
 	m.WeightsVersion.Set(3)
 	m.Reconnects.Inc()
 	m.Buffered.Set(1)
+	m.Member.Set(1)
+	m.Joins.Inc()
+	m.HellosRefused.WithLabelValues("rate_limited").Inc()
+	m.Unanswered.WithLabelValues("weights.latest").Inc()
 
 	problems, err := testutil.GatherAndLint(reg)
 	if err != nil {
@@ -34,8 +38,8 @@ func TestMetricsLint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(mfs) != 11 {
-		t.Fatalf("gathered %d metric families, want 11", len(mfs))
+	if len(mfs) != 15 {
+		t.Fatalf("gathered %d metric families, want 15", len(mfs))
 	}
 	for _, mf := range mfs {
 		if !strings.HasPrefix(mf.GetName(), "podmedic_actor_") {

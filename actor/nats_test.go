@@ -44,6 +44,24 @@ func TestActorOverNATS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer latest.Unsubscribe()
+	welcome, err := protocol.EncodeMemberReply(&protocol.MemberReply{Accepted: true, MemberToken: 5, Epoch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, err := learnerConn.Subscribe(subj.Prefix+".actors.*", func(m *nats.Msg) {
+		if m.Reply != "" {
+			_ = m.Respond(welcome)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer members.Unsubscribe()
+	goodbyes, err := learnerConn.SubscribeSync(subj.Goodbye)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer goodbyes.Unsubscribe()
 	got := make(chan []byte, 16)
 	rollouts, err := learnerConn.Subscribe(subj.Rollouts, func(m *nats.Msg) { got <- m.Data })
 	if err != nil {
@@ -77,7 +95,7 @@ func TestActorOverNATS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.ActorID != "actor-0" || r.Seq != uint64(n+1) || r.PolicyVersion != uint64(n) || r.PolicyEpoch != 4 ||
+		if r.ActorID != "actor-0" || r.Seq != uint64(n+1) || r.MemberToken != 5 || r.PolicyVersion != uint64(n) || r.PolicyEpoch != 4 ||
 			r.NumEnvs != 2 || r.Horizon != 8 || r.ObsStats.Count != 16 {
 			t.Fatalf("rollout %d: actor %s seq %d version %d epoch %d shape %dx%d obs count %v", n, r.ActorID, r.Seq,
 				r.PolicyVersion, r.PolicyEpoch, r.NumEnvs, r.Horizon, r.ObsStats.Count)
@@ -97,6 +115,14 @@ func TestActorOverNATS(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after MaxRollouts rollouts")
+	}
+	msg, err := goodbyes.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatalf("no goodbye after Run returned: %v", err)
+	}
+	if g, err := protocol.DecodeGoodbye(msg.Data, protocol.DefaultLimits()); err != nil || g.ActorID != "actor-0" ||
+		g.MemberToken != 5 || g.Seq != uint64(cfg.MaxRollouts) {
+		t.Fatalf("goodbye %+v, %v", g, err)
 	}
 	if episodes < 4*2*8/5 {
 		t.Fatalf("%d episodes in 64 steps of 5-step episodes", episodes)

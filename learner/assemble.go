@@ -2,25 +2,30 @@ package learner
 
 import (
 	"sort"
+	"time"
 
 	"podmedic/protocol"
 )
 
 // assembler collects valid rollouts into the next batch. It is pure
-// bookkeeping (no clock, no I/O) so that batching rules are unit-tested
-// directly. Not safe for concurrent use.
+// bookkeeping (no clock of its own, no I/O) so that batching rules are
+// unit-tested directly. Not safe for concurrent use.
 type assembler struct {
 	mode      protocol.Mode
 	maxLag    uint64
 	minActors int
 	perUpdate int
+	// batchWait bounds, in async mode with perUpdate 0, how long a batch
+	// waits for every member once its first rollout arrived (0: no bound).
+	batchWait time.Duration
 
 	pending []*protocol.Rollout
+	since   time.Time // when the first pending rollout arrived
 }
 
-// offer adds r to the batch being built for policy version current of
-// learner epoch, or returns the reason it is refused.
-func (a *assembler) offer(r *protocol.Rollout, current, epoch uint64) (protocol.Reason, bool) {
+// offer adds r, arriving at now, to the batch being built for policy
+// version current of learner epoch, or returns the reason it is refused.
+func (a *assembler) offer(r *protocol.Rollout, current, epoch uint64, now time.Time) (protocol.Reason, bool) {
 	if r.PolicyEpoch != epoch {
 		// Weights of another learner process (before a restart): even at a
 		// version number reached again they are different parameters.
@@ -42,22 +47,28 @@ func (a *assembler) offer(r *protocol.Rollout, current, epoch uint64) (protocol.
 			}
 		}
 	}
+	if len(a.pending) == 0 {
+		a.since = now
+	}
 	a.pending = append(a.pending, r)
 	return "", true
 }
 
-// ready reports whether the batch is complete. live lists the live actors
-// in sorted order.
-func (a *assembler) ready(live []string) bool {
+// ready reports whether the batch is complete at now. live lists the
+// members in sorted order.
+func (a *assembler) ready(live []string, now time.Time) bool {
 	if len(a.pending) == 0 {
 		return false
 	}
 	if a.mode == protocol.ModeAsync {
-		want := a.perUpdate
-		if want == 0 {
-			want = max(1, len(live), a.minActors)
+		if a.perUpdate > 0 {
+			return len(a.pending) >= a.perUpdate
 		}
-		return len(a.pending) >= want
+		if len(a.pending) >= max(1, len(live), a.minActors) {
+			return true
+		}
+		// Waited long enough for the missing members: go with what came.
+		return a.batchWait > 0 && len(a.pending) >= a.minActors && now.Sub(a.since) >= a.batchWait
 	}
 	if len(a.pending) < a.minActors {
 		return false
@@ -68,6 +79,15 @@ func (a *assembler) ready(live []string) bool {
 		}
 	}
 	return true
+}
+
+// deadline returns when an incomplete async batch stops waiting for
+// missing members, and false when no such deadline applies.
+func (a *assembler) deadline() (time.Time, bool) {
+	if a.mode != protocol.ModeAsync || a.perUpdate > 0 || a.batchWait <= 0 || len(a.pending) == 0 {
+		return time.Time{}, false
+	}
+	return a.since.Add(a.batchWait), true
 }
 
 func (a *assembler) has(actor string) bool {

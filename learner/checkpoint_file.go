@@ -11,7 +11,6 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -32,6 +31,10 @@ var (
 	ErrVersion = errors.New("learner: unsupported checkpoint format version")
 	// ErrNoCheckpoint: no valid checkpoint in a directory.
 	ErrNoCheckpoint = errors.New("learner: no checkpoint found")
+	// ErrNoValidCheckpoint: a store holds checkpoints but none is valid;
+	// NewService refuses to start (a *NoValidCheckpointError names them)
+	// unless ServiceConfig.Fresh is set.
+	ErrNoValidCheckpoint = errors.New("learner: no valid checkpoint")
 )
 
 // CheckpointFormatVersion is the on-disk format written by SaveCheckpoint.
@@ -206,51 +209,22 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 	return ck, nil
 }
 
-// listCheckpoints returns the names of the checkpoint files in dir
-// (*.ckpt, not hidden: temp files are skipped) in version order, oldest
-// first (see CheckpointName).
-func listCheckpoints(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, e := range entries {
-		if n := e.Name(); e.Type().IsRegular() && !strings.HasPrefix(n, ".") && strings.HasSuffix(n, CheckpointExt) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	return names, nil
-}
-
-// LatestCheckpoint returns the path and contents of the newest valid
-// checkpoint in dir, trying files newest first; temp files are ignored and
-// invalid files skipped. It returns ErrNoCheckpoint if there is none.
+// LatestCheckpoint returns the location and contents of the newest valid
+// checkpoint in directory dir, trying files newest first; temp files are
+// ignored and invalid files skipped (it reads only: the service is what
+// sets broken files aside, see checkpoint.go). It returns ErrNoCheckpoint
+// if there is none.
 func LatestCheckpoint(dir string) (string, *Checkpoint, error) {
-	names, err := listCheckpoints(dir)
+	store := DirStore{Dir: dir}
+	names, err := store.List()
 	if err != nil {
 		return "", nil, fmt.Errorf("latest checkpoint: %w", err)
 	}
 	for _, n := range slices.Backward(names) {
-		p := filepath.Join(dir, n)
+		p := store.Location(n)
 		if ck, err := LoadCheckpoint(p); err == nil {
 			return p, ck, nil
 		}
 	}
 	return "", nil, fmt.Errorf("latest checkpoint in %s: %w", dir, ErrNoCheckpoint)
-}
-
-// pruneCheckpoints removes all but the newest keep checkpoints in dir.
-func pruneCheckpoints(dir string, keep int) error {
-	names, err := listCheckpoints(dir)
-	if err != nil {
-		return fmt.Errorf("prune checkpoints: %w", err)
-	}
-	var errs []error
-	for len(names) > keep {
-		errs = append(errs, os.Remove(filepath.Join(dir, names[0])))
-		names = names[1:]
-	}
-	return errors.Join(errs...)
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"podmedic/learner/ppo"
@@ -179,7 +180,7 @@ func TestLoadCheckpointErrors(t *testing.T) {
 	}
 }
 
-func TestLatestAndPruneCheckpoints(t *testing.T) {
+func TestLatestCheckpointAndDirStore(t *testing.T) {
 	dir := t.TempDir()
 	if _, _, err := LatestCheckpoint(dir); !errors.Is(err, ErrNoCheckpoint) {
 		t.Fatalf("empty dir: got %v, want ErrNoCheckpoint", err)
@@ -191,11 +192,17 @@ func TestLatestAndPruneCheckpoints(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A newer but corrupt file and a temp leftover are ignored.
+	// A newer but corrupt file is skipped; a temp leftover, a file set
+	// aside and a directory are not listed.
 	if err := os.WriteFile(filepath.Join(dir, CheckpointName(4)), []byte("PODMDCKP garbage"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "."+CheckpointName(5)+".tmp-1"), []byte("partial"), 0o600); err != nil {
+	for _, n := range []string{"." + CheckpointName(5) + ".tmp-1", CheckpointName(6) + corruptSuffix} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, CheckpointName(7)), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	path, got, err := LatestCheckpoint(dir)
@@ -205,27 +212,24 @@ func TestLatestAndPruneCheckpoints(t *testing.T) {
 	if got.Version != 3 || filepath.Base(path) != CheckpointName(3) {
 		t.Fatalf("latest = %s version %d, want version 3", path, got.Version)
 	}
-	names, err := listCheckpoints(dir)
+	store := DirStore{Dir: dir}
+	names, err := store.List()
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{CheckpointName(1), CheckpointName(2), CheckpointName(3), CheckpointName(4)}
-	if len(names) != len(want) {
+	if !slices.Equal(names, want) {
 		t.Fatalf("listed %v, want %v", names, want)
 	}
-	for i := range want {
-		if names[i] != want[i] {
-			t.Fatalf("listed %v, want %v", names, want)
-		}
+	to, err := store.SetAside(CheckpointName(4), corruptSuffix)
+	if err != nil || to != filepath.Join(dir, CheckpointName(4)+corruptSuffix) {
+		t.Fatalf("set aside to %s, %v", to, err)
 	}
-	if err := pruneCheckpoints(dir, 2); err != nil {
-		t.Fatal(err)
+	if names, _ = store.List(); len(names) != 3 {
+		t.Fatalf("after setting one aside: %v", names)
 	}
-	if names, _ = listCheckpoints(dir); len(names) != 2 || names[0] != CheckpointName(3) {
-		t.Fatalf("after pruning to 2: %v", names)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "."+CheckpointName(5)+".tmp-1")); err != nil {
-		t.Fatalf("pruning touched a hidden file: %v", err)
+	if err := store.WriteSnapshot([]byte("x")); err != nil {
+		t.Fatalf("a store without a snapshot path: %v", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -46,15 +47,54 @@ type ServiceConfig struct {
 	// StepsPerUpdate is the expected env steps per update (actors x envs x
 	// horizon), used with TotalSteps to anneal the learning rate.
 	StepsPerUpdate int64 `yaml:"steps_per_update" json:"steps_per_update"`
-	// CheckpointDir holds checkpoints; "" disables them.
+	// CheckpointDir holds checkpoints; "" disables them (unless Store is
+	// set). A directory holding checkpoints none of which is valid stops
+	// NewService (ErrNoValidCheckpoint) unless Fresh is set.
 	CheckpointDir string `yaml:"checkpoint_dir" json:"checkpoint_dir"`
+	// SnapshotPath is where the policy snapshot (protocol.EncodeSnapshot:
+	// what /v1/policy serves) is written at every checkpoint; "" writes
+	// none.
+	SnapshotPath string `yaml:"snapshot_path" json:"snapshot_path"`
+	// Store, if set, holds the checkpoints and the snapshot instead of
+	// CheckpointDir and SnapshotPath (DirStore is what those build).
+	Store CheckpointStore `yaml:"-" json:"-"`
+	// Fresh starts from fresh parameters even if the store holds
+	// checkpoints; they are moved aside first (valid ones as *.superseded,
+	// broken ones as *.corrupt), so pruning never mistakes them for newer
+	// ones.
+	Fresh bool `yaml:"fresh" json:"fresh"`
 	// CheckpointEvery writes a checkpoint every this many updates (>= 1).
 	// Default 10. A checkpoint is also written on shutdown.
 	CheckpointEvery int `yaml:"checkpoint_every" json:"checkpoint_every"`
 	// KeepCheckpoints is how many checkpoints to keep (>= 1). Default 3.
 	KeepCheckpoints int `yaml:"keep_checkpoints" json:"keep_checkpoints"`
-	// HeartbeatTimeout drops an actor silent for this long. Default 10s.
+	// HeartbeatTimeout drops a member silent for this long (a stopping
+	// actor says goodbye and leaves at once). Default 10s.
 	HeartbeatTimeout time.Duration `yaml:"heartbeat_timeout" json:"heartbeat_timeout"`
+	// BatchWait bounds, in async mode with RolloutsPerUpdate 0, how long
+	// an update waits for a rollout of every active member (one that sent
+	// a rollout within HeartbeatTimeout: a member that only said hello
+	// holds up nothing) once the batch's first rollout has arrived; then
+	// it proceeds with what it has (at least MinActors rollouts). A member
+	// that crashed without a goodbye thus slows updates to one per
+	// BatchWait until the heartbeat timeout drops it, instead of stopping
+	// them. 0 waits for every active member. Default 1s. Sync mode always
+	// waits for every active member (exactness).
+	BatchWait time.Duration `yaml:"batch_wait" json:"batch_wait"`
+	// StallTimeout: /healthz reports training stalled (503, with the
+	// reason) when no update happened for this long while actors send
+	// rollouts (active members) and training has not finished. 0
+	// disables. Default 60s.
+	StallTimeout time.Duration `yaml:"stall_timeout" json:"stall_timeout"`
+	// MaxActors bounds the members of the run (1..65536); further hellos
+	// are refused (members_full). Default 1024.
+	MaxActors int `yaml:"max_actors" json:"max_actors"`
+	// JoinRate and JoinBurst rate-limit joins (a new actor or a restarted
+	// one): a token bucket of JoinBurst (>= 1) joins refilled at JoinRate
+	// per second (> 0); hellos over it are refused (rate_limited) with the
+	// time to retry. Defaults 20/s, burst 64.
+	JoinRate  float64 `yaml:"join_rate" json:"join_rate"`
+	JoinBurst int     `yaml:"join_burst" json:"join_burst"`
 	// QueueCapacity bounds valid rollouts waiting for the update loop;
 	// excess ones are dropped and counted (queue_full). Default 64.
 	QueueCapacity int `yaml:"queue_capacity" json:"queue_capacity"`
@@ -88,6 +128,7 @@ func DefaultServiceConfig() ServiceConfig {
 	return ServiceConfig{
 		Run: "default", Mode: protocol.ModeAsync, MaxPolicyLag: 4, MinActors: 1,
 		CheckpointEvery: 10, KeepCheckpoints: 3, HeartbeatTimeout: 10 * time.Second,
+		BatchWait: time.Second, StallTimeout: time.Minute, MaxActors: 1024, JoinRate: 20, JoinBurst: 64,
 		QueueCapacity: 64, Seed: 1, Hidden: []int{64, 64}, NormalizeObs: true, PPO: p,
 	}
 }
@@ -119,6 +160,16 @@ func (c ServiceConfig) Validate() error {
 		return fmt.Errorf("learner: config: queue_capacity: want >= 1, got %d", c.QueueCapacity)
 	case c.Workers < 0 || c.Workers > 1024:
 		return fmt.Errorf("learner: config: workers: want 0..1024 (0 = GOMAXPROCS), got %d", c.Workers)
+	case c.BatchWait < 0:
+		return fmt.Errorf("learner: config: batch_wait: want >= 0, got %s", c.BatchWait)
+	case c.StallTimeout < 0:
+		return fmt.Errorf("learner: config: stall_timeout: want >= 0, got %s", c.StallTimeout)
+	case c.MaxActors < 1 || c.MaxActors > 1<<16:
+		return fmt.Errorf("learner: config: max_actors: want 1..65536, got %d", c.MaxActors)
+	case !(c.JoinRate > 0) || math.IsInf(c.JoinRate, 0):
+		return fmt.Errorf("learner: config: join_rate: want > 0 joins per second, got %g", c.JoinRate)
+	case c.JoinBurst < 1:
+		return fmt.Errorf("learner: config: join_burst: want >= 1, got %d", c.JoinBurst)
 	}
 	for _, h := range c.Hidden {
 		if h < 1 {

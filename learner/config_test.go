@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"podmedic/learner/ppo"
 	"podmedic/protocol"
@@ -52,6 +53,11 @@ func TestServiceConfigValidateNamesTheField(t *testing.T) {
 		{"steps_per_update", func(c *ServiceConfig) { c.TotalSteps = 10 }},
 		{"checkpoint_every", func(c *ServiceConfig) { c.CheckpointEvery = 0 }},
 		{"hidden", func(c *ServiceConfig) { c.Hidden = []int{8, 0} }},
+		{"batch_wait", func(c *ServiceConfig) { c.BatchWait = -time.Second }},
+		{"stall_timeout", func(c *ServiceConfig) { c.StallTimeout = -time.Second }},
+		{"max_actors", func(c *ServiceConfig) { c.MaxActors = 0 }},
+		{"join_rate", func(c *ServiceConfig) { c.JoinRate = 0 }},
+		{"join_burst", func(c *ServiceConfig) { c.JoinBurst = 0 }},
 		{"ppo", func(c *ServiceConfig) { c.PPO.Epochs = 0 }},
 	}
 	if err := DefaultServiceConfig().Validate(); err != nil {

@@ -6,30 +6,38 @@ import "github.com/prometheus/client_golang/prometheus"
 // of the caller's (never the default one). Names start with podmedic_,
 // counters end in _total and durations are in seconds.
 type Metrics struct {
-	RolloutsReceived prometheus.Counter
-	RolloutsRejected *prometheus.CounterVec // by reason
-	BytesReceived    prometheus.Counter
-	DecodeSeconds    prometheus.Counter
-	StepsReceived    prometheus.Counter
-	StepsConsumed    prometheus.Counter
-	Updates          prometheus.Counter
-	UpdatesSkipped   *prometheus.CounterVec // by reason
-	UpdateDuration   prometheus.Histogram
-	PolicyVersion    prometheus.Gauge
-	PolicyLag        prometheus.Histogram
-	ActorsConnected  prometheus.Gauge
-	ActorsJoined     prometheus.Counter
-	ActorsLost       prometheus.Counter
-	Checkpoints      prometheus.Counter
-	CheckpointErrors prometheus.Counter
-	QueueLength      prometheus.Gauge
-	PPO              *prometheus.GaugeVec // by stat
-	Episodes         *prometheus.CounterVec
-	EpisodeReturn    prometheus.Histogram
-	ScenarioReturn   *prometheus.GaugeVec   // by scenario
-	Actions          *prometheus.CounterVec // by action
-	RecoverySteps    prometheus.Histogram
-	Window           *EpisodeWindow
+	RolloutsReceived   prometheus.Counter
+	RolloutsRejected   *prometheus.CounterVec // by reason
+	BytesReceived      prometheus.Counter
+	DecodeSeconds      prometheus.Counter
+	StepsReceived      prometheus.Counter
+	StepsConsumed      prometheus.Counter
+	Updates            prometheus.Counter
+	UpdatesSkipped     *prometheus.CounterVec // by reason
+	UpdateDuration     prometheus.Histogram
+	PolicyVersion      prometheus.Gauge
+	PolicyLag          prometheus.Histogram
+	ActorsConnected    prometheus.Gauge
+	ActorsJoined       prometheus.Counter
+	ActorsLeft         prometheus.Counter
+	ActorsLost         prometheus.Counter
+	MessagesRejected   *prometheus.CounterVec // by subject and reason
+	Replies            *prometheus.CounterVec // by subject
+	ReplyBytes         *prometheus.CounterVec // by subject
+	Checkpoints        prometheus.Counter
+	CheckpointErrors   prometheus.Counter
+	CheckpointsKept    prometheus.Gauge
+	CheckpointVersion  prometheus.Gauge
+	CheckpointsRefused prometheus.Counter
+	SnapshotErrors     prometheus.Counter
+	QueueLength        prometheus.Gauge
+	PPO                *prometheus.GaugeVec // by stat
+	Episodes           *prometheus.CounterVec
+	EpisodeReturn      prometheus.Histogram
+	ScenarioReturn     *prometheus.GaugeVec   // by scenario
+	Actions            *prometheus.CounterVec // by action
+	RecoverySteps      prometheus.Histogram
+	Window             *EpisodeWindow
 }
 
 // NewMetrics builds the learner's metrics and registers them on reg.
@@ -61,15 +69,31 @@ func NewMetrics(reg prometheus.Registerer, actionNames []string) *Metrics {
 			Name: "podmedic_learner_policy_lag_versions", Help: "Policy lag of consumed rollouts: learner version minus the rollout's version.",
 			Buckets: []float64{0, 1, 2, 3, 4, 6, 8, 16}}),
 		ActorsConnected: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "podmedic_learner_actors_connected", Help: "Actors seen within the heartbeat timeout."}),
+			Name: "podmedic_learner_actors_connected", Help: "Members of the run: actors whose hello was accepted, that have not said goodbye nor missed their heartbeats."}),
 		ActorsJoined: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "podmedic_learner_actors_joined_total", Help: "Actor incarnations that joined."}),
+			Name: "podmedic_learner_actors_joined_total", Help: "Actor incarnations admitted by a hello."}),
+		ActorsLeft: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podmedic_learner_actors_left_total", Help: "Members that left with a goodbye."}),
 		ActorsLost: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "podmedic_learner_actors_lost_total", Help: "Actors dropped after missing heartbeats."}),
+			Name: "podmedic_learner_actors_lost_total", Help: "Members dropped after missing heartbeats for the heartbeat timeout."}),
+		MessagesRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podmedic_learner_messages_rejected_total", Help: "Hellos, heartbeats, goodbyes and latest requests refused or left unanswered, by subject and reason (rollouts: podmedic_learner_rollouts_rejected_total)."}, []string{"subject", "reason"}),
+		Replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podmedic_learner_replies_total", Help: "Replies sent, by subject."}, []string{"subject"}),
+		ReplyBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "podmedic_learner_reply_bytes_total", Help: "Bytes of replies sent, by subject."}, []string{"subject"}),
 		Checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "podmedic_learner_checkpoints_total", Help: "Checkpoints written."}),
+			Name: "podmedic_learner_checkpoints_total", Help: "Checkpoints written and verified (read back and decoded)."}),
 		CheckpointErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "podmedic_learner_checkpoint_errors_total", Help: "Checkpoints that failed to write."}),
+			Name: "podmedic_learner_checkpoint_errors_total", Help: "Checkpoints that failed to write or verify; the previous ones stay."}),
+		CheckpointsKept: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "podmedic_learner_checkpoints_kept", Help: "Valid checkpoints in the store after the last pruning."}),
+		CheckpointVersion: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "podmedic_learner_checkpoint_version", Help: "Policy version of the newest checkpoint written and verified (or resumed from); the policy version minus it is what a crash now would lose."}),
+		CheckpointsRefused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podmedic_learner_checkpoints_refused_total", Help: "Corrupt or foreign checkpoints found and moved aside (*.corrupt)."}),
+		SnapshotErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podmedic_learner_snapshot_errors_total", Help: "Policy snapshots that failed to write."}),
 		QueueLength: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "podmedic_learner_queue_rollouts", Help: "Valid rollouts waiting for the next update."}),
 		PPO: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -96,7 +120,8 @@ func NewMetrics(reg prometheus.Registerer, actionNames []string) *Metrics {
 	}
 	reg.MustRegister(m.RolloutsReceived, m.RolloutsRejected, m.BytesReceived, m.DecodeSeconds, m.StepsReceived,
 		m.StepsConsumed, m.Updates, m.UpdatesSkipped, m.UpdateDuration, m.PolicyVersion, m.PolicyLag,
-		m.ActorsConnected, m.ActorsJoined, m.ActorsLost, m.Checkpoints, m.CheckpointErrors,
+		m.ActorsConnected, m.ActorsJoined, m.ActorsLeft, m.ActorsLost, m.MessagesRejected, m.Replies, m.ReplyBytes,
+		m.Checkpoints, m.CheckpointErrors, m.CheckpointsKept, m.CheckpointVersion, m.CheckpointsRefused, m.SnapshotErrors,
 		m.QueueLength, m.PPO, m.Episodes, m.EpisodeReturn, m.ScenarioReturn, m.Actions, m.RecoverySteps, m.Window)
 	return m
 }

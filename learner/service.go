@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"podmedic/internal/ratelog"
 	"podmedic/internal/workpool"
 	"podmedic/learner/ppo"
 	"podmedic/policy"
@@ -36,13 +38,13 @@ type Service struct {
 	reg     *prometheus.Registry
 	now     func() time.Time
 	hooks   Hooks
+	store   CheckpointStore // nil: no checkpoints
 
 	// Owned by the loop goroutine.
 	net           *policy.Net
 	norm          *policy.Normalizer
 	upd           *ppo.Updater
 	asm           assembler
-	actors        *actorTracker
 	envSteps      int64 // consumed by updates
 	lastCkpt      uint64
 	segs          []ppo.Segment
@@ -51,15 +53,22 @@ type Service struct {
 	started       time.Time
 	stepsAtStart  int64
 
-	epoch     uint64 // this process's incarnation, sent with the weights
-	seqMu     sync.Mutex
-	seqs      *protocol.SeqTracker
-	rollouts  chan *protocol.Rollout
-	lifesigns chan lifesign
-	latest    atomic.Pointer[[]byte] // encoded Weights of the current version
-	status    atomic.Pointer[Status]
-	rejectLog *rateLogger
-	stopped   atomic.Bool // Finish was called
+	epoch          uint64 // this process's incarnation, sent with the weights
+	members        *members
+	requests       *requestLimiter
+	seqMu          sync.Mutex
+	seqs           *protocol.SeqTracker
+	rollouts       chan *protocol.Rollout
+	wake           chan struct{}                  // a member left: the batch may be complete
+	snapshot       atomic.Pointer[[]byte]         // protocol.EncodeSnapshot of the current version
+	status         atomic.Pointer[Status]         // see setStatus
+	lastCheckpoint atomic.Pointer[CheckpointInfo] // newest written and verified
+	lastUpdate     atomic.Int64                   // unix ns of the last update (or Open)
+	busySince      atomic.Int64                   // unix ns when the first member joined an empty run
+	rejectLog      *ratelog.Logger                // rejected messages, per subject and reason
+	memberLog      *ratelog.Logger                // joins, leaves, losses
+	failLog        *ratelog.Logger                // failed checkpoints and snapshots
+	stopped        atomic.Bool                    // Finish was called
 
 	pool     *workpool.Pool // runs the updates' parallel parts; Open to Close
 	cores    coreChooser    // whether an update runs on the pool or alone
@@ -70,9 +79,21 @@ type Service struct {
 	doneOnce sync.Once
 }
 
+// Log rates: one line per rejection reason per interval; a burst of
+// membership lines (a scaled-up deployment joining) then one per interval;
+// one line per failure kind per minute.
+const (
+	rejectLogInterval  = 10 * time.Second
+	memberLogInterval  = 10 * time.Second
+	memberLogBurst     = 16
+	failureLogInterval = time.Minute
+)
+
 // NewService builds a learner for actors running an environment of spec.
-// It starts from the newest valid checkpoint in cfg.CheckpointDir, at the
-// version it was saved with, or from fresh parameters. reg receives the
+// It starts from the newest valid checkpoint in its store
+// (cfg.CheckpointDir or cfg.Store), at the version it was saved with, or
+// from fresh parameters; a store holding only invalid checkpoints is an
+// error (ErrNoValidCheckpoint) unless cfg.Fresh. reg receives the
 // learner's metrics, labelled run=<cfg.Run>, and is what /metrics serves;
 // log may be nil.
 func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.Registry, log hclog.Logger) (*Service, error) {
@@ -96,25 +117,33 @@ func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.
 	s := &Service{
 		cfg: cfg, spec: spec, log: log.Named("learner"), nc: nc, subj: subj, lim: lim, reg: reg,
 		// Every series carries the run name, the dashboards' template variable.
-		metrics:       NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"run": cfg.Run}, reg), spec.ActionNames),
-		now:           time.Now,
-		asm:           assembler{mode: cfg.Mode, maxLag: uint64(cfg.MaxPolicyLag), minActors: cfg.MinActors, perUpdate: cfg.RolloutsPerUpdate},
-		actors:        newActorTracker(cfg.HeartbeatTimeout),
+		metrics: NewMetrics(prometheus.WrapRegistererWith(prometheus.Labels{"run": cfg.Run}, reg), spec.ActionNames),
+		now:     time.Now,
+		asm: assembler{mode: cfg.Mode, maxLag: uint64(cfg.MaxPolicyLag), minActors: cfg.MinActors,
+			perUpdate: cfg.RolloutsPerUpdate, batchWait: cfg.BatchWait},
+		members:       newMembers(cfg.HeartbeatTimeout, cfg.MaxActors, cfg.JoinRate, cfg.JoinBurst, randomNonZero),
+		requests:      newRequestLimiter(),
 		seqs:          protocol.NewSeqTracker(4096),
 		rollouts:      make(chan *protocol.Rollout, cfg.QueueCapacity),
-		lifesigns:     make(chan lifesign, 1024),
+		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		scenarioMeans: map[string]float64{},
 		epoch:         randomEpoch(),
 	}
-	s.rejectLog = newRateLogger(s.log, 10*time.Second, s.now)
+	s.rejectLog = ratelog.New(s.log, rejectLogInterval, 1, s.now)
+	s.memberLog = ratelog.New(s.log, memberLogInterval, memberLogBurst, s.now)
+	s.failLog = ratelog.New(s.log, failureLogInterval, 1, s.now)
 	for _, r := range protocol.Reasons() {
 		s.metrics.RolloutsRejected.WithLabelValues(string(r))
+	}
+	if s.store, err = s.openStore(); err != nil {
+		return nil, err
 	}
 	if err := s.initModel(); err != nil {
 		return nil, err
 	}
 	s.started = s.now()
+	s.lastUpdate.Store(s.started.UnixNano())
 	s.setStatus() // Status is valid from here on, also before Open
 	return s, nil
 }
@@ -125,6 +154,15 @@ func randomEpoch() uint64 {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return binary.LittleEndian.Uint64(b[:])
+}
+
+// randomNonZero draws a member token.
+func randomNonZero() uint64 {
+	for {
+		if v := randomEpoch(); v != 0 {
+			return v
+		}
+	}
 }
 
 // SetHooks installs h; call it before Open.
@@ -147,6 +185,7 @@ func (s *Service) Open(ctx context.Context) error {
 		return s.abandon(err)
 	}
 	s.started = s.now()
+	s.lastUpdate.Store(s.started.UnixNano())
 	s.stepsAtStart = s.envSteps
 	s.setStatus()
 	// A resumed learner reports its version before its first update.
@@ -187,8 +226,9 @@ func (s *Service) subscribe() error {
 		{s.subj.Rollouts, s.onRollout},
 		{s.subj.Hello, s.onHello},
 		{s.subj.Heartbeat, s.onHeartbeat},
-		{s.subj.WeightsLatest, s.onLatest},
-		{s.subj.PolicyLatest, s.onLatest},
+		{s.subj.Goodbye, s.onGoodbye},
+		{s.subj.WeightsLatest, s.latestHandler(labelWeightsLatest, s.Weights)},
+		{s.subj.PolicyLatest, s.latestHandler(labelPolicyLatest, s.PolicySnapshot)},
 	}
 	for _, sb := range subs {
 		sub, err := s.nc.Subscribe(sb.subject, sb.h)
@@ -203,7 +243,7 @@ func (s *Service) subscribe() error {
 		}
 	}
 	if err := s.nc.Flush(); err != nil {
-		return fmt.Errorf("learner: flush subscriptions: %w", err)
+		return fmt.Errorf("learner: subscribe to %s.* at NATS %s: %w", s.subj.Prefix, s.natsURL(), err)
 	}
 	return nil
 }
@@ -221,8 +261,19 @@ func (s *Service) Finish() {
 	s.doneOnce.Do(func() { close(s.done) })
 }
 
-// Close stops the loop, unsubscribes and writes a final checkpoint. It
-// does not close the NATS connection, which belongs to the caller.
+// natsURL names the NATS server for errors: the one connected to, else
+// the ones configured.
+func (s *Service) natsURL() string {
+	if u := s.nc.ConnectedUrlRedacted(); u != "" {
+		return u
+	}
+	return strings.Join(s.nc.Servers(), ",")
+}
+
+// Close stops the loop, unsubscribes and writes a final checkpoint (and
+// the policy snapshot), returning its error: LastCheckpoint then says what
+// is on disk. It does not close the NATS connection, which belongs to the
+// caller.
 func (s *Service) Close(ctx context.Context) error {
 	if s.cancel != nil {
 		s.cancel()
@@ -241,9 +292,13 @@ func (s *Service) Close(ctx context.Context) error {
 		s.pool = nil
 	}
 	var errs []error
-	if s.upd.Version() != s.lastCkpt {
+	switch {
+	case s.store == nil:
+	case s.upd.Version() != s.lastCkpt:
 		_, err := s.checkpoint()
 		errs = append(errs, err)
+	default:
+		s.writeSnapshot()
 	}
 	if s.progress != nil {
 		errs = append(errs, s.progress.Close())
@@ -261,12 +316,16 @@ func (s *Service) unsubscribe() {
 	s.subs = nil
 }
 
-// loop owns the model: it takes validated rollouts and signs of life from
-// the NATS handlers, reaps silent actors once a second, and updates
-// whenever the batch is complete.
+// loop owns the model: it takes validated rollouts from the NATS
+// handlers, reaps silent members once a second, and updates whenever the
+// batch is complete: a rollout of every active member (members.active;
+// or, in async mode, what came within BatchWait).
 func (s *Service) loop(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
+	defer wait.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -284,41 +343,23 @@ func (s *Service) loop(ctx context.Context) {
 				}
 			}
 			s.metrics.QueueLength.Set(float64(len(s.rollouts)))
-		case l := <-s.lifesigns:
-			s.touch(l.actor, l.incarnation)
+		case <-s.wake:
+		case <-wait.C:
 		case now := <-tick.C:
-			// Signs of life that queued while the loop was busy (a long
-			// update or hook) count before anyone is declared lost.
-			s.drainLifesigns()
-			for _, id := range s.actors.reap(now) {
+			for _, id := range s.members.reap(now) {
 				s.metrics.ActorsLost.Inc()
-				s.log.Warn("actor lost", "actor", id, "timeout", s.cfg.HeartbeatTimeout)
+				s.memberLog.Warn("lost", "actor lost: no heartbeat", "actor", id, "timeout", s.cfg.HeartbeatTimeout)
 			}
-			s.metrics.ActorsConnected.Set(float64(s.actors.count()))
+			s.onMembersChanged()
 			s.setStatus()
 		}
-		if s.finished() || !s.asm.ready(s.actors.live()) {
-			continue
+		if now := s.now(); !s.finished() && s.asm.ready(s.members.active(now), now) {
+			s.update()
 		}
-		s.update()
-	}
-}
-
-func (s *Service) drainLifesigns() {
-	for {
-		select {
-		case l := <-s.lifesigns:
-			s.touch(l.actor, l.incarnation)
-		default:
-			return
+		if d, ok := s.asm.deadline(); ok && !s.finished() {
+			wait.Reset(d.Sub(s.now()))
+		} else {
+			wait.Stop()
 		}
 	}
-}
-
-func (s *Service) touch(actor string, incarnation uint64) {
-	if s.actors.touch(actor, incarnation, s.now()) {
-		s.metrics.ActorsJoined.Inc()
-		s.log.Info("actor joined", "actor", actor, "version", s.upd.Version())
-	}
-	s.metrics.ActorsConnected.Set(float64(s.actors.count()))
 }

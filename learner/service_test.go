@@ -53,13 +53,40 @@ func startServer(t *testing.T) (*nats.Conn, *nats.Conn) {
 	return conns[0], conns[1]
 }
 
-// rollout is a valid 2-env x 4-step rollout of the stand-in actor with
-// one finished episode per env.
-func rollout(seq, version, epoch uint64) *protocol.Rollout {
+// join makes the stand-in actor "a" (incarnation 1) a member with a hello
+// and returns its token.
+func join(t *testing.T, nc *nats.Conn) uint64 {
+	t.Helper()
+	return hello(t, nc, "a", 1).MemberToken
+}
+
+// hello sends a hello of actor id's incarnation and returns the reply.
+func hello(t *testing.T, nc *nats.Conn, id string, incarnation uint64) *protocol.MemberReply {
+	t.Helper()
+	subj, _ := protocol.NewSubjects("t")
+	data, err := protocol.EncodeHello(&protocol.Hello{ActorID: id, Incarnation: incarnation, NumEnvs: 2, Horizon: 4,
+		ObsSize: testSpec.ObsSize, NumActions: testSpec.NumActions}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := nc.Request(subj.Hello, data, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := protocol.DecodeMemberReply(msg.Data, protocol.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// rollout is a valid 2-env x 4-step rollout of the stand-in actor (member
+// token tok) with one finished episode per env.
+func rollout(tok, seq, version, epoch uint64) *protocol.Rollout {
 	const k, h = 2, 4
 	n := k * h
 	r := &protocol.Rollout{
-		ActorID: "a", Incarnation: 1, Seq: seq, PolicyVersion: version, PolicyEpoch: epoch,
+		ActorID: "a", Incarnation: 1, MemberToken: tok, Seq: seq, PolicyVersion: version, PolicyEpoch: epoch,
 		NumEnvs: k, Horizon: h, ObsSize: 3, NumActions: 2,
 		Obs: make([]float32, n*3), Actions: make([]int32, n), LogProbs: make([]float64, n),
 		Values: make([]float64, n), Rewards: make([]float64, n), Terminated: make([]bool, n),
@@ -132,8 +159,9 @@ func TestHooksAndFinish(t *testing.T) {
 	}
 	defer svc.Close(context.Background())
 	w := latest(t, anc)
+	tok := join(t, anc)
 	for seq := uint64(1); seq <= 2; seq++ {
-		publish(t, anc, rollout(seq, seq-1, w.Epoch))
+		publish(t, anc, rollout(tok, seq, seq-1, w.Epoch))
 		var u learner.UpdateEvent
 		select {
 		case u = <-updates:
@@ -156,7 +184,7 @@ func TestHooksAndFinish(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Done not closed after Finish")
 	}
-	publish(t, anc, rollout(3, 2, w.Epoch))
+	publish(t, anc, rollout(tok, 3, 2, w.Epoch))
 	received := func() float64 {
 		mfs, err := reg.Gather()
 		if err != nil {
@@ -229,7 +257,7 @@ func TestResumeAtCheckpointVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	epoch := latest(t, anc).Epoch
-	publish(t, anc, rollout(1, 0, epoch))
+	publish(t, anc, rollout(join(t, anc), 1, 0, epoch))
 	if u := <-updates; u.Checkpoint == "" {
 		t.Fatalf("no checkpoint after update 1 with checkpoint_every 1: %+v", u)
 	}

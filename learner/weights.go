@@ -5,18 +5,17 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/nats-io/nats.go"
-
 	"podmedic/internal/policywire"
 	"podmedic/protocol"
 )
 
 // Weights broadcast: after every update (and on Open) the loop encodes the
-// current policy once, keeps the bytes for latest requests and /v1/policy,
-// and publishes them on the weights subject.
+// current policy once as a snapshot, keeps the bytes for the latest
+// requests (requests.go), /v1/policy and the snapshot file, and publishes
+// the Weights message they hold on the weights subject.
 
-// weights builds the message actors and evaluate consume.
-func (s *Service) weights() *protocol.Weights {
+// buildWeights builds the message actors and evaluate consume.
+func (s *Service) buildWeights() *protocol.Weights {
 	arch := s.net.Arch()
 	return &protocol.Weights{
 		Version: s.upd.Version(), Epoch: s.epoch, Run: s.cfg.Run,
@@ -32,37 +31,42 @@ func (s *Service) weights() *protocol.Weights {
 	}
 }
 
-// publishWeights encodes the current weights, keeps them for the latest
-// requests and broadcasts them.
+// publishWeights encodes the current policy as a snapshot, keeps it for
+// the latest requests and /v1/policy, and broadcasts its Weights message.
 func (s *Service) publishWeights() error {
-	data, err := protocol.EncodeWeights(s.weights(), int(s.nc.MaxPayload()))
+	data, err := protocol.EncodeSnapshot(s.buildWeights())
 	if err != nil {
 		return fmt.Errorf("learner: encode weights: %w", err)
 	}
-	s.latest.Store(&data)
-	if err := s.nc.Publish(s.subj.Weights, data); err != nil {
+	msg := data[len(protocol.SnapshotMagic):]
+	if mp := int(s.nc.MaxPayload()); mp > 0 && len(msg) > mp {
+		return fmt.Errorf("learner: encode weights: %w", &protocol.SizeError{What: "weights", Size: len(msg), Limit: mp})
+	}
+	s.snapshot.Store(&data)
+	if err := s.nc.Publish(s.subj.Weights, msg); err != nil {
 		return fmt.Errorf("learner: publish weights: %w", err)
 	}
 	return nil
 }
 
-// Snapshot returns the encoded Weights of the current version, what
-// policy.latest and /v1/policy serve. Safe for concurrent use; the bytes
-// must not be modified.
-func (s *Service) Snapshot() []byte {
-	if p := s.latest.Load(); p != nil {
+// PolicySnapshot returns the policy snapshot of the current version
+// (protocol.EncodeSnapshot): the bytes /v1/policy serves, policy.latest
+// replies, the snapshot file holds and `evaluate --policy FILE` reads.
+// Safe for concurrent use; the bytes must not be modified.
+func (s *Service) PolicySnapshot() []byte {
+	if p := s.snapshot.Load(); p != nil {
 		return *p
 	}
 	return nil
 }
 
-// onLatest answers weights.latest and policy.latest with the current
-// encoded Weights, whatever the request body holds.
-func (s *Service) onLatest(msg *nats.Msg) {
-	if msg.Reply == "" {
-		return
+// Weights returns the encoded Weights message of the current version
+// (what actors receive on weights and weights.latest: PolicySnapshot
+// without its magic line). Safe for concurrent use; the bytes must not be
+// modified.
+func (s *Service) Weights() []byte {
+	if b := s.PolicySnapshot(); b != nil {
+		return b[len(protocol.SnapshotMagic):]
 	}
-	if err := msg.Respond(s.Snapshot()); err != nil {
-		s.log.Warn("reply latest weights failed", "error", err)
-	}
+	return nil
 }

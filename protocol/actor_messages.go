@@ -8,7 +8,9 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 )
 
-// Hello is sent once on Subjects.Hello when an actor process starts.
+// Hello is an actor's request to join the run, sent on Subjects.Hello when
+// the actor starts and again whenever the learner no longer knows it. The
+// learner answers with a MemberReply.
 type Hello struct {
 	// V is the schema version. Encoders always write SchemaVersion (0 in
 	// memory means "current"); decoders set it to the version read.
@@ -33,7 +35,8 @@ type Hello struct {
 	StartedUnixNano int64 `msgpack:"started_unix_nano"`
 }
 
-// Heartbeat is sent periodically on Subjects.Heartbeat.
+// Heartbeat is a member's periodic request on Subjects.Heartbeat; the
+// learner answers with a MemberReply (Accepted false: say hello again).
 type Heartbeat struct {
 	// V is the schema version. Encoders always write SchemaVersion (0 in
 	// memory means "current"); decoders set it to the version read.
@@ -42,6 +45,9 @@ type Heartbeat struct {
 	ActorID string `msgpack:"actor_id"`
 	// Incarnation is the actor process's random non-zero incarnation.
 	Incarnation uint64 `msgpack:"incarnation"`
+	// MemberToken is the token of the learner's reply to the hello
+	// (non-zero).
+	MemberToken uint64 `msgpack:"member_token"`
 	// Seq is the sequence number of the last rollout sent (0: none yet).
 	Seq uint64 `msgpack:"seq"`
 	// WeightsVersion is the policy version the actor currently acts with.
@@ -57,12 +63,19 @@ type Heartbeat struct {
 // zero request.
 type WeightsRequest struct {
 	// V is the schema version. Encoders always write SchemaVersion (0 in
-	// memory means "current"); decoders set it to the version read.
+	// memory means "current"); decoders read versions
+	// OldestWeightsVersion..SchemaVersion and set it to SchemaVersion.
 	V uint16 `msgpack:"v"`
 	// ActorID names the requester (empty allowed, e.g. for evaluate).
 	ActorID string `msgpack:"actor_id"`
 	// HaveVersion is the version the requester already has (0: none).
 	HaveVersion uint64 `msgpack:"have_version"`
+}
+
+// CheckShape reports (ReasonShape) an actor whose environments differ from
+// what the receiver expects (only ObsSize and NumActions are checked).
+func (h *Hello) CheckShape(want Shape) error {
+	return Shape{ObsSize: want.ObsSize, NumActions: want.NumActions}.check(h.ObsSize, h.NumActions, 0, 0)
 }
 
 // Validate checks h against lim.
@@ -93,19 +106,27 @@ func (h *Heartbeat) Validate() error {
 	if h.V != SchemaVersion && h.V != 0 {
 		return fail(ReasonSchemaVersion, "v", "version %d, want %d", h.V, SchemaVersion)
 	}
-	if err := checkActorID("actor_id", h.ActorID); err != nil {
+	return checkMember(h.ActorID, h.Incarnation, h.MemberToken)
+}
+
+// checkMember checks the identity a member's messages carry.
+func checkMember(actorID string, incarnation, token uint64) error {
+	if err := checkActorID("actor_id", actorID); err != nil {
 		return err
 	}
-	if h.Incarnation == 0 {
+	if incarnation == 0 {
 		return fail(ReasonBadID, "incarnation", "must be non-zero")
+	}
+	if token == 0 {
+		return fail(ReasonBadID, "member_token", "must be non-zero")
 	}
 	return nil
 }
 
 // Validate checks q.
 func (q *WeightsRequest) Validate() error {
-	if q.V != SchemaVersion && q.V != 0 {
-		return fail(ReasonSchemaVersion, "v", "version %d, want %d", q.V, SchemaVersion)
+	if q.V != 0 && (q.V < OldestWeightsVersion || q.V > SchemaVersion) {
+		return fail(ReasonSchemaVersion, "v", "version %d, want %d..%d", q.V, OldestWeightsVersion, SchemaVersion)
 	}
 	if q.ActorID != "" {
 		return checkActorID("actor_id", q.ActorID)
@@ -167,7 +188,7 @@ func DecodeHello(data []byte, lim Limits) (*Hello, error) {
 // DecodeHelloInto decodes data into h and validates it. lim must be valid.
 func DecodeHelloInto(h *Hello, data []byte, lim Limits) error {
 	*h = Hello{}
-	if err := decodeSmall("hello", data, lim, (*helloWire)(h)); err != nil {
+	if err := decodeSmall("hello", data, lim, SchemaVersion, (*helloWire)(h)); err != nil {
 		return err
 	}
 	h.V = SchemaVersion
@@ -208,7 +229,7 @@ func DecodeHeartbeat(data []byte, lim Limits) (*Heartbeat, error) {
 // DecodeHeartbeatInto decodes data into hb and validates it.
 func DecodeHeartbeatInto(hb *Heartbeat, data []byte, lim Limits) error {
 	*hb = Heartbeat{}
-	if err := decodeSmall("heartbeat", data, lim, (*heartbeatWire)(hb)); err != nil {
+	if err := decodeSmall("heartbeat", data, lim, SchemaVersion, (*heartbeatWire)(hb)); err != nil {
 		return err
 	}
 	hb.V = SchemaVersion
@@ -238,7 +259,7 @@ func DecodeWeightsRequest(data []byte, lim Limits) (*WeightsRequest, error) {
 		return q, nil
 	}
 	*q = WeightsRequest{}
-	if err := decodeSmall("weights request", data, lim, (*weightsRequestWire)(q)); err != nil {
+	if err := decodeSmall("weights request", data, lim, OldestWeightsVersion, (*weightsRequestWire)(q)); err != nil {
 		return nil, err
 	}
 	q.V = SchemaVersion
@@ -264,15 +285,15 @@ func appendSmall(what string, dst []byte, v any) ([]byte, error) {
 // first pass over the message (checkEnvelope) checks what the library's
 // struct decoder does not: the payload size, one map with nothing after it,
 // unknown values nested no deeper than maxSkipDepth, and the schema version
-// present and supported (read exactly, where the struct's uint16 field would
-// silently truncate a larger number).
-func decodeSmall(what string, data []byte, lim Limits, v any) error {
+// present and in oldest..SchemaVersion (read exactly, where the struct's
+// uint16 field would silently truncate a larger number).
+func decodeSmall(what string, data []byte, lim Limits, oldest uint64, v any) error {
 	if len(data) > lim.MaxPayload {
 		return &DecodeError{Reason: ReasonTooLarge, Err: &SizeError{What: what, Size: len(data), Limit: lim.MaxPayload}}
 	}
 	d := getDecoder(data)
 	defer d.release()
-	if err := d.checkEnvelope(); err != nil {
+	if err := d.checkEnvelope(oldest); err != nil {
 		return err
 	}
 	// The cached decoders only ever read scalars and headers (see decoder);
@@ -289,8 +310,8 @@ func decodeSmall(what string, data []byte, lim Limits, v any) error {
 }
 
 // checkEnvelope reads a small message's top-level map, checking the schema
-// version and skipping every other value.
-func (d *decoder) checkEnvelope() error {
+// version (oldest..SchemaVersion) and skipping every other value.
+func (d *decoder) checkEnvelope(oldest uint64) error {
 	n, err := d.mapLen()
 	if err != nil {
 		return malformed("", err)
@@ -311,8 +332,11 @@ func (d *decoder) checkEnvelope() error {
 		if err != nil {
 			return malformed("v", err)
 		}
-		if u != SchemaVersion {
-			return fail(ReasonSchemaVersion, "v", "version %d, want %d", u, SchemaVersion)
+		if u < oldest || u > SchemaVersion {
+			if oldest == SchemaVersion {
+				return fail(ReasonSchemaVersion, "v", "version %d, want %d", u, SchemaVersion)
+			}
+			return fail(ReasonSchemaVersion, "v", "version %d, want %d..%d", u, oldest, SchemaVersion)
 		}
 		hasV = true
 	}

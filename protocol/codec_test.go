@@ -118,7 +118,8 @@ func TestSmallMessagesEnvelope(t *testing.T) {
 		// A uint16 struct field would keep only the low 16 bits: 65537 is
 		// not version 1 but no uint16 at all (as in the hand codec).
 		{"version 65537", edit(func(m map[string]any) { m["v"] = 1 + 1<<16 }), ReasonMalformed},
-		{"version 2", edit(func(m map[string]any) { m["v"] = 2 }), ReasonSchemaVersion},
+		{"version 3", edit(func(m map[string]any) { m["v"] = 3 }), ReasonSchemaVersion},
+		{"version 1, before membership", edit(func(m map[string]any) { m["v"] = 1 }), ReasonSchemaVersion},
 		{"version negative", edit(func(m map[string]any) { m["v"] = -1 }), ReasonMalformed},
 		{"version a string", edit(func(m map[string]any) { m["v"] = "1" }), ReasonMalformed},
 		// The library decodes an array of the right length into a struct.

@@ -1,7 +1,8 @@
 // Package protocol holds the wire contract between podmedic actors and the
 // learner: the msgpack message types (Rollout, Weights, Hello, Heartbeat,
-// WeightsRequest), the NATS subjects of a run, the schema version, size
-// limits, validation and the typed errors the learner counts by reason.
+// MemberReply, Goodbye, WeightsRequest), the NATS subjects of a run, the
+// schema version, size limits, validation, the typed errors the learner
+// counts by reason, and the policy snapshot format (snapshot_file.go).
 //
 // Every message is a msgpack map with string keys whose first entry is the
 // schema version "v". Float arrays travel as msgpack bin (little-endian
@@ -11,10 +12,11 @@
 // carrying a stable Reason.
 //
 // Every message is encoded and decoded with github.com/vmihailenco/msgpack/v5.
-// Hello, Heartbeat and WeightsRequest are tagged structs that the library
-// marshals itself. Rollout and Weights are written and read field by field
-// with the library's streaming Encoder and Decoder, reused across messages
-// (Reset), reading the message in place: every length (DecodeMapLen,
+// Hello, Heartbeat, MemberReply, Goodbye and WeightsRequest are tagged
+// structs that the library marshals itself. Rollout and Weights are
+// written and read field by field with the library's streaming Encoder and
+// Decoder, reused across messages (Reset), reading the message in place:
+// every length (DecodeMapLen,
 // DecodeArrayLen, DecodeBytesLen) is checked against the input and the
 // Limits before anything is allocated, and decoding into a reused Rollout
 // allocates nothing. Each message type also implements the library's

@@ -47,6 +47,21 @@ const (
 	// ReasonQueueFull: the learner is behind and its bounded queue is full;
 	// the rollout is dropped (backpressure).
 	ReasonQueueFull Reason = "queue_full"
+	// ReasonNotMember: a rollout, heartbeat or goodbye of an actor
+	// incarnation that is not a member of the run: it never said hello to
+	// this learner, left, or was dropped after missing its heartbeats.
+	// Applied by the learner.
+	ReasonNotMember Reason = "not_member"
+	// ReasonBadToken: the member token does not match the one the learner
+	// issued to that actor incarnation (a replay under another identity).
+	// Applied by the learner.
+	ReasonBadToken Reason = "bad_token"
+	// ReasonRateLimited: a join or request over the learner's rate limit;
+	// it gets no answer beyond this reason. Applied by the learner.
+	ReasonRateLimited Reason = "rate_limited"
+	// ReasonMembersFull: a hello while the run already has the most
+	// members the learner accepts. Applied by the learner.
+	ReasonMembersFull Reason = "members_full"
 )
 
 // Reasons returns every Reason, in a fixed order, so that metrics can
@@ -57,6 +72,7 @@ func Reasons() []Reason {
 		ReasonActionRange, ReasonNonFinite, ReasonBadValue, ReasonBadID,
 		ReasonChecksum, ReasonDuplicateSeq, ReasonStaleVersion,
 		ReasonFutureVersion, ReasonDuplicateVersion, ReasonQueueFull,
+		ReasonNotMember, ReasonBadToken, ReasonRateLimited, ReasonMembersFull,
 	}
 }
 
@@ -77,6 +93,10 @@ var (
 	ErrFutureVersion      = errors.New("protocol: policy version from the future")
 	ErrDuplicateVersion   = errors.New("protocol: second rollout of an actor for one version")
 	ErrQueueFull          = errors.New("protocol: learner queue full")
+	ErrNotMember          = errors.New("protocol: not a member of the run")
+	ErrBadToken           = errors.New("protocol: member token mismatch")
+	ErrRateLimited        = errors.New("protocol: rate limited")
+	ErrMembersFull        = errors.New("protocol: the run has its most members")
 )
 
 // Sentinel returns the sentinel error of a reason, or nil for an unknown one.
@@ -110,6 +130,14 @@ func (r Reason) Sentinel() error {
 		return ErrDuplicateVersion
 	case ReasonQueueFull:
 		return ErrQueueFull
+	case ReasonNotMember:
+		return ErrNotMember
+	case ReasonBadToken:
+		return ErrBadToken
+	case ReasonRateLimited:
+		return ErrRateLimited
+	case ReasonMembersFull:
+		return ErrMembersFull
 	}
 	return nil
 }

@@ -195,3 +195,62 @@ func FuzzDecodeWeightsRequest(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeMemberReply(f *testing.F) {
+	for _, m := range []*MemberReply{
+		{Accepted: true, MemberToken: 7, Epoch: 9},
+		{Reason: string(ReasonRateLimited), RetryAfterMillis: 1500, Epoch: 9},
+	} {
+		b, err := EncodeMemberReply(m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(withUnknownKeys(f, b))
+	}
+	f.Add([]byte{})
+	lim := fuzzLimits()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := DecodeMemberReply(data, lim)
+		if err != nil {
+			checkDecodeError(t, err)
+			return
+		}
+		b, err := EncodeMemberReply(got)
+		if err != nil {
+			t.Fatalf("re-encode decoded member reply: %v", err)
+		}
+		again, err := DecodeMemberReply(b, lim)
+		if err != nil || *again != *got {
+			t.Fatalf("decode(encode(decode(x))) != decode(x) (err %v)", err)
+		}
+	})
+}
+
+func FuzzDecodeGoodbye(f *testing.F) {
+	b, err := EncodeGoodbye(&Goodbye{ActorID: "a", Incarnation: 3, MemberToken: 4, Seq: 5})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add(withUnknownKeys(f, b))
+	m := asMap(f, b)
+	m["member_token"] = int8(-1)
+	f.Add(fromMap(f, m))
+	lim := fuzzLimits()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, err := DecodeGoodbye(data, lim)
+		if err != nil {
+			checkDecodeError(t, err)
+			return
+		}
+		b, err := EncodeGoodbye(got)
+		if err != nil {
+			t.Fatalf("re-encode decoded goodbye: %v", err)
+		}
+		again, err := DecodeGoodbye(b, lim)
+		if err != nil || *again != *got {
+			t.Fatalf("decode(encode(decode(x))) != decode(x) (err %v)", err)
+		}
+	})
+}

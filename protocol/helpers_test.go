@@ -15,7 +15,7 @@ import (
 func testRollout(rng *rand.Rand, k, t, d, a int) *Rollout {
 	n := k * t
 	r := &Rollout{
-		V: SchemaVersion, ActorID: "actor-1", Incarnation: rng.Uint64() | 1, Seq: 1 + rng.Uint64N(1000),
+		V: SchemaVersion, ActorID: "actor-1", Incarnation: rng.Uint64() | 1, Seq: 1 + rng.Uint64N(1000), MemberToken: 0x7e57,
 		PolicyVersion: rng.Uint64N(100), PolicyEpoch: rng.Uint64(), NumEnvs: k, Horizon: t, ObsSize: d, NumActions: a,
 		Obs: make([]float32, n*d), Actions: make([]int32, n), LogProbs: make([]float64, n),
 		Values: make([]float64, n), Rewards: make([]float64, n), Terminated: make([]bool, n),

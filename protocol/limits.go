@@ -3,10 +3,23 @@ package protocol
 import "fmt"
 
 // SchemaVersion is the wire schema version written into every message's
-// "v" field. Decoders refuse any other version with ReasonSchemaVersion.
+// "v" field. Decoders refuse other versions with ReasonSchemaVersion.
 // Adding an optional field keeps the version (decoders skip unknown keys);
 // removing a field or changing a field's meaning or encoding bumps it.
-const SchemaVersion = 1
+//
+// Version 2 ties actors to their membership: Hello became a request
+// answered by a MemberReply carrying a member token, Rollout, Heartbeat
+// and the new Goodbye carry that token, and Heartbeat became a request
+// too. Messages of version 1 of those types are refused
+// (schema_version). Weights and WeightsRequest did not change, so their
+// version-1 encodings still decode (OldestWeightsVersion): snapshot files
+// written before stay loadable.
+const SchemaVersion = 2
+
+// OldestWeightsVersion is the oldest schema version of Weights and
+// WeightsRequest that decoders read (converted to SchemaVersion in
+// memory); the other messages are read at SchemaVersion only.
+const OldestWeightsVersion = 1
 
 // Tolerances applied by validation.
 const (

@@ -14,6 +14,10 @@ var (
 	_ msgpack.Unmarshaler = (*Hello)(nil)
 	_ msgpack.Marshaler   = (*Heartbeat)(nil)
 	_ msgpack.Unmarshaler = (*Heartbeat)(nil)
+	_ msgpack.Marshaler   = (*MemberReply)(nil)
+	_ msgpack.Unmarshaler = (*MemberReply)(nil)
+	_ msgpack.Marshaler   = (*Goodbye)(nil)
+	_ msgpack.Unmarshaler = (*Goodbye)(nil)
 )
 
 // MarshalMsgpack implements msgpack.Marshaler (see AppendRollout).
@@ -46,4 +50,20 @@ func (hb *Heartbeat) MarshalMsgpack() ([]byte, error) { return AppendHeartbeat(n
 // UnmarshalMsgpack implements msgpack.Unmarshaler with DefaultLimits.
 func (hb *Heartbeat) UnmarshalMsgpack(b []byte) error {
 	return DecodeHeartbeatInto(hb, b, DefaultLimits())
+}
+
+// MarshalMsgpack implements msgpack.Marshaler (see AppendMemberReply).
+func (m *MemberReply) MarshalMsgpack() ([]byte, error) { return AppendMemberReply(nil, m) }
+
+// UnmarshalMsgpack implements msgpack.Unmarshaler with DefaultLimits.
+func (m *MemberReply) UnmarshalMsgpack(b []byte) error {
+	return DecodeMemberReplyInto(m, b, DefaultLimits())
+}
+
+// MarshalMsgpack implements msgpack.Marshaler (see AppendGoodbye).
+func (g *Goodbye) MarshalMsgpack() ([]byte, error) { return AppendGoodbye(nil, g) }
+
+// UnmarshalMsgpack implements msgpack.Unmarshaler with DefaultLimits.
+func (g *Goodbye) UnmarshalMsgpack(b []byte) error {
+	return DecodeGoodbyeInto(g, b, DefaultLimits())
 }

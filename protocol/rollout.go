@@ -20,6 +20,12 @@ type Rollout struct {
 	Incarnation uint64
 	// Seq is the per-incarnation sequence number: 1, 2, 3, ...
 	Seq uint64
+	// MemberToken is the token the learner issued in its MemberReply to
+	// this incarnation's Hello (non-zero). The learner trains only on
+	// rollouts whose actor, incarnation and token match a current member,
+	// so a rollout replayed under another identity, or after its actor
+	// left, is refused (not_member, bad_token).
+	MemberToken uint64
 	// PolicyVersion is the version of the weights that chose the actions.
 	PolicyVersion uint64
 	// PolicyEpoch is the Epoch of those weights (Weights.Epoch): the
@@ -154,6 +160,9 @@ func (r *Rollout) validate(lim Limits, checkFinite bool) error {
 	}
 	if r.Seq == 0 {
 		return fail(ReasonBadValue, "seq", "sequence numbers start at 1")
+	}
+	if r.MemberToken == 0 {
+		return fail(ReasonBadID, "member_token", "must be non-zero (the token of the learner's reply to hello)")
 	}
 	if err := r.checkDims(lim); err != nil {
 		return err

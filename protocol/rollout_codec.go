@@ -46,11 +46,12 @@ func AppendRollout(dst []byte, r *Rollout) ([]byte, error) {
 		return dst, err
 	}
 	e := getEncoder(dst)
-	e.mapLen(21)
+	e.mapLen(22)
 	e.uint("v", SchemaVersion)
 	e.str("actor_id", r.ActorID)
 	e.uint("incarnation", r.Incarnation)
 	e.uint("seq", r.Seq)
+	e.uint("member_token", r.MemberToken)
 	e.uint("policy_version", r.PolicyVersion)
 	e.uint("policy_epoch", r.PolicyEpoch)
 	e.uint("num_envs", uint64(r.NumEnvs))
@@ -192,6 +193,8 @@ func (d *decoder) rolloutField(r, old *Rollout, bins *rolloutBins, key []byte, l
 		r.Incarnation, err = d.uint(math.MaxUint64)
 	case "seq":
 		r.Seq, err = d.uint(math.MaxUint64)
+	case "member_token":
+		r.MemberToken, err = d.uint(math.MaxUint64)
 	case "policy_version":
 		r.PolicyVersion, err = d.uint(math.MaxUint64)
 	case "policy_epoch":

@@ -10,7 +10,11 @@ import (
 	"podmedic/internal/atomicfile"
 )
 
-// SnapshotMagic starts every snapshot file; the msgpack Weights follows.
+// SnapshotMagic starts every policy snapshot; the msgpack Weights follows.
+// A snapshot is one format everywhere: the learner's /v1/policy body, its
+// reply on policy.latest, the policy.snapshot file it writes at every
+// checkpoint, and what `podmedic evaluate --policy FILE` reads are the
+// same bytes (EncodeSnapshot, ParseSnapshot).
 const SnapshotMagic = "PODMEDIC-SNAPSHOT\n"
 
 // Snapshot file errors.
@@ -34,8 +38,7 @@ func SnapshotLimits() Limits {
 // in the same directory, fsyncs it, renames it over path and fsyncs the
 // directory, so readers see the old file or the new one, never a mix.
 func WriteSnapshotFile(path string, w *Weights) error {
-	b := []byte(SnapshotMagic)
-	b, err := AppendWeights(b, w)
+	b, err := EncodeSnapshot(w)
 	if err != nil {
 		return fmt.Errorf("write snapshot %s: %w", path, err)
 	}
@@ -43,6 +46,16 @@ func WriteSnapshotFile(path string, w *Weights) error {
 		return fmt.Errorf("write snapshot %s: %w", path, err)
 	}
 	return nil
+}
+
+// EncodeSnapshot validates w and returns its snapshot bytes: SnapshotMagic
+// followed by the encoded Weights (AppendWeights). The Weights encoding
+// alone (what actors receive on weights and weights.latest) is the tail
+// after len(SnapshotMagic) bytes.
+func EncodeSnapshot(w *Weights) ([]byte, error) {
+	est := len(SnapshotMagic) + 512 + 8*(len(w.Params)+2*len(w.Norm.Mean)) + 256*len(w.Meta)
+	b := append(make([]byte, 0, est), SnapshotMagic...)
+	return AppendWeights(b, w)
 }
 
 // ReadSnapshotFile reads a snapshot written by WriteSnapshotFile. A file

@@ -26,10 +26,16 @@ type Subjects struct {
 	// PolicyLatest is a request/reply subject answered with the latest
 	// policy snapshot (also a Weights message), used by evaluate.
 	PolicyLatest string
-	// Heartbeat carries Heartbeat messages, actor -> learner.
+	// Heartbeat is a request/reply subject: a member's Heartbeat is
+	// answered with a MemberReply saying whether it is still a member.
 	Heartbeat string
-	// Hello carries Hello messages sent once when an actor starts.
+	// Hello is a request/reply subject: an actor's Hello (when it starts,
+	// and again whenever the learner no longer knows it) is answered with a
+	// MemberReply; only an accepted hello makes the actor a member.
 	Hello string
+	// Goodbye carries the Goodbye of a stopping actor, which leaves the
+	// membership at once instead of after the heartbeat timeout.
+	Goodbye string
 }
 
 // NewSubjects builds the subjects of run. Run names are 1..64 characters
@@ -48,6 +54,7 @@ func NewSubjects(run string) (Subjects, error) {
 		PolicyLatest:  p + ".policy.latest",
 		Heartbeat:     p + ".actors.heartbeat",
 		Hello:         p + ".actors.hello",
+		Goodbye:       p + ".actors.goodbye",
 	}, nil
 }
 

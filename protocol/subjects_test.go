@@ -15,6 +15,7 @@ func TestNewSubjects(t *testing.T) {
 		Prefix: "podmedic.exp_1-a", Rollouts: "podmedic.exp_1-a.rollouts", Weights: "podmedic.exp_1-a.weights",
 		WeightsLatest: "podmedic.exp_1-a.weights.latest", PolicyLatest: "podmedic.exp_1-a.policy.latest",
 		Heartbeat: "podmedic.exp_1-a.actors.heartbeat", Hello: "podmedic.exp_1-a.actors.hello",
+		Goodbye: "podmedic.exp_1-a.actors.goodbye",
 	}
 	if s != want {
 		t.Fatalf("got %+v\nwant %+v", s, want)

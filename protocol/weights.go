@@ -13,7 +13,8 @@ import (
 // snapshot files (WriteSnapshotFile).
 type Weights struct {
 	// V is the schema version. Encoders always write SchemaVersion (0 in
-	// memory means "current"); decoders set it to the version read.
+	// memory means "current"); decoders read versions
+	// OldestWeightsVersion..SchemaVersion and set it to SchemaVersion.
 	V uint16
 	// Version is the policy version (number of updates applied).
 	Version uint64

@@ -111,10 +111,11 @@ func DecodeWeightsInto(w *Weights, data []byte, lim Limits) error {
 		var u uint64
 		switch string(key) {
 		case "v":
-			if u, err = d.uint(math.MaxUint16); err == nil && u != SchemaVersion {
-				return fail(ReasonSchemaVersion, "v", "version %d, want %d", u, SchemaVersion)
+			if u, err = d.uint(math.MaxUint16); err == nil && (u < OldestWeightsVersion || u > SchemaVersion) {
+				return fail(ReasonSchemaVersion, "v", "version %d, want %d..%d", u, OldestWeightsVersion, SchemaVersion)
 			}
-			w.V, hasV = uint16(u), true
+			// Version 1 weights have the layout of version 2: read as is.
+			w.V, hasV = SchemaVersion, true
 		case "version":
 			w.Version, err = d.uint(math.MaxUint64)
 		case "epoch":

@@ -270,3 +270,38 @@ func TestWeightsCarryLongFeatureNames(t *testing.T) {
 		t.Fatal("meta value over the limit accepted")
 	}
 }
+
+// TestSnapshotBytesAreOneFormat: EncodeSnapshot is the file's bytes, its
+// tail after the magic is the weights message, and both parse back.
+func TestSnapshotBytesAreOneFormat(t *testing.T) {
+	w := testWeights(newRNG(7), 20, 9)
+	snap, err := EncodeSnapshot(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "policy.snapshot")
+	if err := WriteSnapshotFile(path, w); err != nil {
+		t.Fatal(err)
+	}
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(file, snap) {
+		t.Fatal("the snapshot file differs from EncodeSnapshot's bytes")
+	}
+	msg, err := EncodeWeights(w, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(snap[len(SnapshotMagic):], msg) {
+		t.Fatal("the snapshot's tail is not the weights message")
+	}
+	got, err := ParseSnapshot(snap)
+	if err != nil || got.Version != w.Version {
+		t.Fatalf("ParseSnapshot: %+v, %v", got, err)
+	}
+	if _, err := ParseSnapshot(msg); !errors.Is(err, ErrNotSnapshot) {
+		t.Fatalf("a bare weights message parsed as a snapshot: %v", err)
+	}
+}

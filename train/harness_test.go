@@ -222,7 +222,8 @@ func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 	}
 }
 
-// latestWeights asks policy.latest like evaluate does.
+// latestWeights asks policy.latest like evaluate does (it answers with the
+// policy snapshot).
 func latestWeights(t testing.TB, nc *nats.Conn) *protocol.Weights {
 	t.Helper()
 	subj, err := protocol.NewSubjects(testRun)
@@ -233,7 +234,7 @@ func latestWeights(t testing.TB, nc *nats.Conn) *protocol.Weights {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := protocol.DecodeWeights(msg.Data, protocol.DefaultLimits())
+	w, err := protocol.ParseSnapshot(msg.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,3 +267,64 @@ func gaugeValue(t testing.TB, p *learnerProc, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// joinAs makes actor id's incarnation a member with a hello, as an actor
+// with spec's environments would, and returns the learner's reply.
+func joinAs(t testing.TB, nc *nats.Conn, spec learner.EnvSpec, id string, incarnation uint64) *protocol.MemberReply {
+	t.Helper()
+	subj, err := protocol.NewSubjects(testRun)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := protocol.EncodeHello(&protocol.Hello{ActorID: id, Incarnation: incarnation, NumEnvs: 2, Horizon: 4,
+		ObsSize: spec.ObsSize, NumActions: spec.NumActions}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := nc.Request(subj.Hello, data, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := protocol.DecodeMemberReply(msg.Data, protocol.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// series reads one series of a learner metric; labels are name, value
+// pairs that must all match.
+func (p *learnerProc) series(name string, labels ...string) float64 {
+	mfs, err := p.reg.Gather()
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range mfs {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			for i := 0; i+1 < len(labels); i += 2 {
+				ok := false
+				for _, l := range m.GetLabel() {
+					ok = ok || l.GetName() == labels[i] && l.GetValue() == labels[i+1]
+				}
+				if !ok {
+					continue next
+				}
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
+}
+
+func (p *learnerProc) messagesRejected(subject string, reason protocol.Reason) float64 {
+	return p.series("podmedic_learner_messages_rejected_total", "subject", subject, "reason", string(reason))
+}
+
+func (p *learnerProc) members() float64 { return p.series("podmedic_learner_actors_connected") }

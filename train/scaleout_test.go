@@ -104,6 +104,7 @@ type simActor struct {
 	notify   chan struct{}
 	w        protocol.Weights // decoded broadcasts, reused
 	seq      uint64
+	token    uint64 // the member token of the learner's hello reply
 	buf      []byte
 	sent     *atomic.Int64
 	sentByte *atomic.Int64
@@ -144,8 +145,29 @@ func (s *simActor) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.nc.Publish(s.subj.Hello, hello); err != nil {
-		return err
+	// Join as a real actor does: the hello is a request, and its reply
+	// carries the member token every rollout and heartbeat must show.
+	for s.token == 0 {
+		reply, err := s.nc.Request(s.subj.Hello, hello, 10*time.Second)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("hello: %w", err)
+		}
+		m, err := protocol.DecodeMemberReply(reply.Data, protocol.DefaultLimits())
+		if err != nil {
+			return fmt.Errorf("hello reply: %w", err)
+		}
+		if !m.Accepted {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond): // joins are rate-limited: try again
+			}
+			continue
+		}
+		s.token = m.MemberToken
 	}
 	if msg, err := s.nc.Request(s.subj.WeightsLatest, nil, 10*time.Second); err == nil {
 		s.onWeights(msg)
@@ -175,6 +197,7 @@ func (s *simActor) run(ctx context.Context) error {
 		r := *s.fx.rollouts[int(s.seq)%len(s.fx.rollouts)] // shares the data, new header
 		s.seq++
 		r.ActorID, r.Incarnation, r.Seq, r.PolicyVersion, r.PolicyEpoch = s.id, s.incarnation, s.seq, version, epoch
+		r.MemberToken = s.token
 		if s.buf, err = protocol.AppendRollout(s.buf[:0], &r); err != nil {
 			return err
 		}
@@ -201,9 +224,9 @@ func (s *simActor) run(ctx context.Context) error {
 
 func (s *simActor) heartbeat() {
 	v, _, _ := s.current()
-	if hb, err := protocol.EncodeHeartbeat(&protocol.Heartbeat{ActorID: s.id, Incarnation: s.incarnation, Seq: s.seq,
-		WeightsVersion: v, UnixNano: time.Now().UnixNano()}, 0); err == nil {
-		_ = s.nc.Publish(s.subj.Heartbeat, hb) // a lost heartbeat is what heartbeats tolerate
+	if hb, err := protocol.EncodeHeartbeat(&protocol.Heartbeat{ActorID: s.id, Incarnation: s.incarnation, MemberToken: s.token,
+		Seq: s.seq, WeightsVersion: v, UnixNano: time.Now().UnixNano()}, 0); err == nil {
+		_ = s.nc.Publish(s.subj.Heartbeat, hb) // a lost heartbeat is what heartbeats tolerate; the reply is not awaited
 	}
 }
 

@@ -310,7 +310,7 @@ func (r *Result) Best() *EvalResult {
 
 // result builds the Result once the learner's loop has stopped.
 func (t *Trainer) result() (*Result, error) {
-	w, err := protocol.DecodeWeights(t.svc.Snapshot(), protocol.SnapshotLimits())
+	w, err := protocol.DecodeWeights(t.svc.Weights(), protocol.SnapshotLimits())
 	if err != nil {
 		return nil, fmt.Errorf("train: final policy: %w", err)
 	}
@@ -338,7 +338,7 @@ func (t *Trainer) result() (*Result, error) {
 
 // snapshot decodes the learner's current weights.
 func (t *Trainer) snapshot() (policy.Snapshot, error) {
-	w, err := protocol.DecodeWeights(t.svc.Snapshot(), protocol.SnapshotLimits())
+	w, err := protocol.DecodeWeights(t.svc.Weights(), protocol.SnapshotLimits())
 	if err != nil {
 		return policy.Snapshot{}, fmt.Errorf("train: current policy: %w", err)
 	}

@@ -50,6 +50,9 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := nf.validate(); err != nil {
 		return err
 	}
+	if err := checkListenAddr("http", *httpAddr); err != nil {
+		return err
+	}
 	if *envs < 1 || *envs > 1024 {
 		return flagError{fmt.Errorf("--envs: want 1..1024, got %d", *envs)}
 	}

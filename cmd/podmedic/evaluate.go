@@ -227,7 +227,7 @@ func fetchNATS(ctx context.Context, url, run string, nf *natsFlags, stderr io.Wr
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: request %s from %s (is a learner with --run %s running?): %w", subj.PolicyLatest, url, run, err)
 	}
-	w, err := protocol.DecodeWeights(msg.Data, protocol.SnapshotLimits())
+	w, err := protocol.ParseSnapshot(msg.Data)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: decode policy from %s: %w", url, err)
 	}
@@ -250,14 +250,14 @@ func fetchHTTP(ctx context.Context, base string) (*protocol.Weights, error) {
 	}
 	defer resp.Body.Close()
 	lim := protocol.SnapshotLimits()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(lim.MaxPayload)+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, int64(len(protocol.SnapshotMagic)+lim.MaxPayload)+1))
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: fetch %s: %w", url, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("evaluate: fetch %s: %s: %s", url, resp.Status, strings.TrimSpace(string(data)))
 	}
-	w, err := protocol.DecodeWeights(data, lim)
+	w, err := protocol.ParseSnapshot(data)
 	if err != nil {
 		return nil, fmt.Errorf("evaluate: decode policy from %s: %w", url, err)
 	}

@@ -65,7 +65,7 @@ func evalLearner(t *testing.T, run string, envCfg envsim.Config) (string, *learn
 // writes it as a snapshot file.
 func writeWeights(t *testing.T, svc *learner.Service, edit func(*protocol.Weights)) string {
 	t.Helper()
-	w, err := protocol.DecodeWeights(svc.Snapshot(), protocol.SnapshotLimits())
+	w, err := protocol.DecodeWeights(svc.Weights(), protocol.SnapshotLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -39,4 +40,21 @@ func serveHTTP(addr *string, h http.Handler, log hclog.Logger) (stop func(), err
 		}
 		<-done
 	}, nil
+}
+
+// checkListenAddr refuses a --http address that cannot be listened on
+// (not host:port, or a port outside 0..65535) before anything starts; ""
+// (serve nothing) is fine.
+func checkListenAddr(flagName, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return flagError{fmt.Errorf("--%s %q: want HOST:PORT: %v", flagName, addr, err)}
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return flagError{fmt.Errorf("--%s %q: port %q is not a number in 0..65535", flagName, addr, port)}
+	}
+	return nil
 }

@@ -38,6 +38,9 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := nf.validate(); err != nil {
 		return err
 	}
+	if err := checkListenAddr("http", *httpAddr); err != nil {
+		return err
+	}
 	set := setFlags(fs)
 	if *batchSteps < 1 {
 		return flagError{fmt.Errorf("--batch-steps: want >= 1, got %d", *batchSteps)}
@@ -49,6 +52,7 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	scfg.MinActors, scfg.RolloutsPerUpdate = *minActors, *perUpdate
 	scfg.CheckpointDir = filepath.Join(*dir, "checkpoints")
 	scfg.ProgressPath = filepath.Join(*dir, "progress.csv")
+	scfg.SnapshotPath = filepath.Join(*dir, "policy.snapshot")
 	if err := scfg.Validate(); err != nil {
 		return flagError{err}
 	}
@@ -77,6 +81,9 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if err := waitForNATS(ctx, nc, nf.url, log); err != nil {
+		return err
+	}
 	if err := svc.Open(ctx); err != nil {
 		return err
 	}
@@ -93,13 +100,28 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		log.Info("training budget reached, serving the final policy until stopped")
 		<-ctx.Done()
 	}
-	if err := svc.Close(context.Background()); err != nil {
-		return fmt.Errorf("stop learner: %w", err)
-	}
+	closeErr := svc.Close(context.Background())
 	if err := nc.Drain(); err != nil && !errors.Is(err, context.Canceled) {
 		log.Warn("drain NATS connection", "error", err)
 	}
 	st := svc.Status()
-	fmt.Fprintf(stdout, "learner stopped at policy version %d after %d env steps; checkpoint in %s\n", st.Version, st.EnvSteps, scfg.CheckpointDir)
+	fmt.Fprintf(stdout, "learner stopped at policy version %d after %d env steps; %s\n", st.Version, st.EnvSteps, checkpointReport(svc, st.Version))
+	if closeErr != nil {
+		return fmt.Errorf("stop learner: %w", closeErr)
+	}
 	return nil
+}
+
+// checkpointReport says which checkpoint holds the training: the one
+// written and verified last (or resumed from), never just the directory.
+func checkpointReport(svc *learner.Service, version uint64) string {
+	ck, ok := svc.LastCheckpoint()
+	switch {
+	case !ok:
+		return "NO checkpoint was written: this training is lost when the process ends"
+	case ck.Version == version:
+		return fmt.Sprintf("checkpoint %s (version %d, written and verified)", ck.Location, ck.Version)
+	}
+	return fmt.Sprintf("the final checkpoint FAILED; the newest valid one is %s at version %d (%d versions behind)",
+		ck.Location, ck.Version, version-ck.Version)
 }

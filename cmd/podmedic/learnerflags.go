@@ -23,6 +23,10 @@ type learnerFlags struct {
 	checkpointEvery int
 	keep            int
 	heartbeat       time.Duration
+	batchWait       time.Duration
+	stallTimeout    time.Duration
+	maxActors       int
+	fresh           bool
 	queue           int
 	seed            uint64
 	hidden          string
@@ -41,7 +45,11 @@ func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string, defaultMode
 	fs.IntVar(&l.maxLag, "max-policy-lag", d.MaxPolicyLag, "async: oldest policy version accepted, in versions behind the current one")
 	fs.IntVar(&l.checkpointEvery, "checkpoint-every", d.CheckpointEvery, "write a checkpoint every this many updates (and on shutdown)")
 	fs.IntVar(&l.keep, "keep-checkpoints", d.KeepCheckpoints, "checkpoints to keep")
-	fs.DurationVar(&l.heartbeat, "heartbeat-timeout", d.HeartbeatTimeout, "drop an actor silent for this long")
+	fs.DurationVar(&l.heartbeat, "heartbeat-timeout", d.HeartbeatTimeout, "drop an actor silent for this long (a stopping actor says goodbye and leaves at once)")
+	fs.DurationVar(&l.batchWait, "batch-wait", d.BatchWait, "async: how long an update waits for a rollout of every actor before it goes with what it has; 0 waits for all")
+	fs.DurationVar(&l.stallTimeout, "stall-timeout", d.StallTimeout, "/healthz answers 503 when no update happened for this long while actors send rollouts; 0 never")
+	fs.IntVar(&l.maxActors, "max-actors", d.MaxActors, "most actors the run accepts; further ones are refused until one leaves")
+	fs.BoolVar(&l.fresh, "fresh", false, "start from fresh parameters even if the checkpoint directory holds checkpoints (they are moved aside: *.superseded, broken ones *.corrupt); without it a directory whose checkpoints are all broken stops the learner")
 	fs.IntVar(&l.queue, "queue", d.QueueCapacity, "rollouts that may wait for the update loop; more are dropped and counted")
 	fs.Uint64Var(&l.seed, "seed", d.Seed, "seed of the initial parameters, minibatch shuffling and (train) the actors")
 	fs.StringVar(&l.hidden, "hidden", "64,64", "hidden layer widths of the policy and value networks")
@@ -61,6 +69,7 @@ func (l *learnerFlags) config(set map[string]bool, stepsPerUpdate int64) (learne
 	c.Run, c.Mode, c.MaxPolicyLag = l.run, protocol.Mode(l.mode), l.maxLag
 	c.TotalSteps, c.CheckpointEvery, c.KeepCheckpoints = l.totalSteps, l.checkpointEvery, l.keep
 	c.HeartbeatTimeout, c.QueueCapacity, c.Seed = l.heartbeat, l.queue, l.seed
+	c.BatchWait, c.StallTimeout, c.MaxActors, c.Fresh = l.batchWait, l.stallTimeout, l.maxActors, l.fresh
 	hidden, err := parseInts(l.hidden)
 	if err != nil {
 		return c, flagError{fmt.Errorf("--hidden: %w", err)}

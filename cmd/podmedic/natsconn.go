@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
+
+	"podmedic/internal/ratelog"
 )
 
 // natsFlags are the connection flags shared by learner, actor and evaluate.
@@ -46,10 +49,17 @@ func (n *natsFlags) validate() error {
 	return nil
 }
 
+// connectLogInterval bounds the lines about failed connection attempts
+// (one attempt every 0.5-1.5 s while NATS is down): the first at once,
+// then one per interval with the number left out.
+const connectLogInterval = 30 * time.Second
+
 // connect dials NATS with an unlimited reconnect budget (a learner or actor
-// outlives a server restart), logging disconnects and reconnects. It keeps
-// retrying the first connection too, so processes may start before NATS.
+// outlives a server restart), logging disconnects, failed attempts (rate
+// limited) and reconnects, each naming the URL. It keeps retrying the
+// first connection too, so processes may start before NATS.
 func (n *natsFlags) connect(name string, log hclog.Logger, onReconnect func()) (*nats.Conn, error) {
+	failures := ratelog.New(log, connectLogInterval, 1, nil)
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -62,10 +72,16 @@ func (n *natsFlags) connect(name string, log hclog.Logger, onReconnect func()) (
 				log.Debug("nats connection closed")
 				return
 			}
-			log.Warn("nats disconnected", "error", err)
+			log.Warn("nats disconnected", "url", n.url, "error", err)
+		}),
+		nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+			failures.Warn("connect", "cannot connect to NATS; retrying", "url", n.url, "error", err)
+		}),
+		nats.ConnectHandler(func(c *nats.Conn) {
+			log.Info("nats connected", "url", c.ConnectedUrlRedacted())
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) {
-			log.Info("nats reconnected", "url", c.ConnectedUrl())
+			log.Info("nats reconnected", "url", c.ConnectedUrlRedacted())
 			if onReconnect != nil {
 				onReconnect()
 			}
@@ -103,4 +119,28 @@ func (n *natsFlags) connect(name string, log hclog.Logger, onReconnect func()) (
 		return nil, fmt.Errorf("connect to NATS at %s: %w", n.url, err)
 	}
 	return nc, nil
+}
+
+// waitForNATS waits until nc is connected, warning at the default level
+// after 5 s and then with back-off (10, 20, 40 s ... up to 5 min) naming
+// the URL; the failed attempts themselves are logged by connect. It
+// returns ctx's error if ctx ends first.
+func waitForNATS(ctx context.Context, nc *nats.Conn, url string, log hclog.Logger) error {
+	start := time.Now()
+	warnAt := 5 * time.Second
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !nc.IsConnected() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for NATS at %s: %w", url, ctx.Err())
+		case <-tick.C:
+		}
+		if waited := time.Since(start); waited >= warnAt {
+			log.Warn("still not connected to NATS; is the server running and the URL right?",
+				"url", url, "waited", waited.Round(time.Second), "status", nc.Status().String())
+			warnAt = min(2*warnAt, 5*time.Minute)
+		}
+	}
+	return nil
 }

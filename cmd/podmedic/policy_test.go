@@ -31,7 +31,7 @@ func storeSnapshots(t *testing.T, run string, n int) string {
 	}
 	t.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
 	_, svc := evalLearner(t, run+"-src", envsim.DefaultConfig())
-	w, err := protocol.DecodeWeights(svc.Snapshot(), protocol.SnapshotLimits())
+	w, err := protocol.DecodeWeights(svc.Weights(), protocol.SnapshotLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

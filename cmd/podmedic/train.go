@@ -73,6 +73,9 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case lf.totalSteps < 1:
 		return flagError{fmt.Errorf("--steps: want >= 1, got %d", lf.totalSteps)}
 	}
+	if err := checkListenAddr("http", *httpAddr); err != nil {
+		return err
+	}
 	cfg := train.DefaultConfig()
 	cfg.Actors, cfg.EnvsPerActor, cfg.Horizon = *actors, *envs, *horizon
 	scfg, err := lf.config(set, cfg.StepsPerUpdate())
@@ -97,6 +100,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	scfg.CheckpointDir = filepath.Join(dir, "checkpoints")
 	scfg.ProgressPath = filepath.Join(dir, "progress.csv")
+	scfg.SnapshotPath = filepath.Join(dir, "policy.snapshot")
 	cfg.Learner, cfg.ActionNames, cfg.ObsNames = scfg, spec.ActionNames, spec.ObsNames
 	cfg.Log, cfg.Registry = log, newRegistry()
 	if err := os.MkdirAll(scfg.CheckpointDir, 0o755); err != nil {

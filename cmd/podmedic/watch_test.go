@@ -49,7 +49,7 @@ func securedServer(t *testing.T) *server.Server {
 func TestWatchEpochsAndRefusedPublish(t *testing.T) {
 	ns := securedServer(t)
 	_, svc := evalLearner(t, "watchsrc", envsim.DefaultConfig())
-	w, err := protocol.DecodeWeights(svc.Snapshot(), protocol.SnapshotLimits())
+	w, err := protocol.DecodeWeights(svc.Weights(), protocol.SnapshotLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

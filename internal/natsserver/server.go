@@ -82,6 +82,22 @@ func Start(cfg Config) (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The server reports a port it cannot listen on only by never becoming
+	// ready; try the ports first, so that a taken one is said at once.
+	for _, p := range []struct {
+		what, host string
+		port       int
+	}{{"client", opts.Host, opts.Port}, {"monitoring", opts.HTTPHost, opts.HTTPPort}, {"cluster", opts.Cluster.Host, opts.Cluster.Port}} {
+		if p.port <= 0 {
+			continue
+		}
+		addr := net.JoinHostPort(p.host, strconv.Itoa(p.port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("natsserver: %s port: cannot listen on %s: %w", p.what, addr, err)
+		}
+		ln.Close()
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("natsserver: new server: %w", err)

@@ -2,8 +2,10 @@ package natsserver
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -142,7 +144,12 @@ func TestClusterRoutesAndJetStream(t *testing.T) {
 	c.Stop(0)
 	var e jetstream.KeyValueEntry
 	for e == nil {
-		if e, err = kv.Get(ctx, "k"); err != nil {
+		// A request sent to the lost node's stream leader goes unanswered:
+		// bound each attempt, not only the whole wait.
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		e, err = kv.Get(actx, "k")
+		acancel()
+		if err != nil {
 			if ctx.Err() != nil {
 				t.Fatalf("R3 bucket unreadable after losing one of 3 nodes: %v", err)
 			}
@@ -191,5 +198,27 @@ func TestStartFromConfigFile(t *testing.T) {
 	defer nc.Close()
 	if got := nc.MaxPayload(); got != 2<<20 {
 		t.Fatalf("max payload %d, want the file's 2 MiB", got)
+	}
+}
+
+// TestTakenPortSaidAtOnce: a port in use is reported at once, naming the
+// address, instead of after the 10 s readiness wait.
+func TestTakenPortSaidAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	start := time.Now()
+	_, err = Start(Config{Port: port})
+	if err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+		t.Fatalf("Start on a taken port: %v, want an error naming %s", err, ln.Addr())
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("took %s to say the port is taken", d)
+	}
+	if _, err = Start(Config{Port: -1, HTTPPort: port}); err == nil || !strings.Contains(err.Error(), "monitoring") {
+		t.Fatalf("Start with a taken monitoring port: %v", err)
 	}
 }
