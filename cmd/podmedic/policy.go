@@ -28,17 +28,16 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		"Lists (list) or pulls (get) the policy snapshots of a run from its JetStream\n" +
 		"object store (bucket podmedic-<run>-policies): the last versions the learner\n" +
 		"published and the best by score. Works while no learner runs. The file get\n" +
-		"writes is a snapshot file for evaluate --policy FILE and simulate."
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(stdout, "Usage: podmedic %s\n", synopsis)
-			return nil
-		}
+		"writes is a snapshot file that evaluate and simulate read."
+	sub := "get" // whose flags are all of them, for -h
+	switch {
+	case len(args) > 0 && (args[0] == "list" || args[0] == "get"):
+		sub, args = args[0], args[1:]
+	case len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help"):
+	case len(args) == 0 || strings.HasPrefix(args[0], "-"):
 		return flagError{errors.New("policy: say list or get (podmedic policy -h)")}
-	}
-	sub, args := args[0], args[1:]
-	if sub != "list" && sub != "get" {
-		return flagError{fmt.Errorf("policy: unknown subcommand %q: want list or get", sub)}
+	default:
+		return flagError{fmt.Errorf("policy: unknown subcommand %q: want list or get", args[0])}
 	}
 	fs := newFlagSet("policy "+sub, synopsis, stderr)
 	var nf natsFlags
