@@ -110,6 +110,17 @@ type ServiceConfig struct {
 	PPO ppo.Config `yaml:"ppo" json:"ppo"`
 	// ProgressPath is where one CSV row per update goes; "" disables it.
 	ProgressPath string `yaml:"progress_path" json:"progress_path"`
+	// Epoch identifies this learner's term: it travels with the weights,
+	// and rollouts collected with another epoch's weights are refused. 0
+	// draws a random one (a restarted process is a new term). Under a
+	// lease (podmedic learner --store jetstream) it is the lease epoch,
+	// which rises with every takeover.
+	Epoch uint64 `yaml:"-" json:"-"`
+	// Fence, if set, is asked before every broadcast, latest reply,
+	// checkpoint and snapshot: while it reports false the service sends
+	// and writes nothing (a learner that lost its lease must not publish
+	// while another may), and Close writes no final checkpoint.
+	Fence func() bool `yaml:"-" json:"-"`
 	// Workers is the number of goroutines an update runs on (its
 	// gradient shards and optimiser chunks, see ppo.Config.Shards);
 	// 0 means GOMAXPROCS. Results do not depend on it.

@@ -22,6 +22,27 @@ type Hooks struct {
 	// NaN/Inf guard), once its weights are broadcast, its checkpoint (if
 	// due) written and its progress row appended.
 	Update func(UpdateEvent)
+	// Snapshot is called after every weights broadcast (the one Open
+	// makes included) with the policy snapshot that went out: what
+	// podmedic learner puts into the run's JetStream policy store. It
+	// must not block (hand the bytes, which must not be modified, to a
+	// goroutine of your own).
+	Snapshot func(SnapshotEvent)
+}
+
+// SnapshotEvent is one published policy snapshot.
+type SnapshotEvent struct {
+	// Version and Epoch of the weights.
+	Version, Epoch uint64
+	// Snapshot is protocol.EncodeSnapshot's bytes (read only).
+	Snapshot []byte
+	// Score ranks snapshots: the mean return of the last episodes the
+	// learner saw (the window of podmedic_episode_return_mean); NaN before
+	// the first episode.
+	Score float64
+	// Metrics: env_steps, updates, and return_mean and episodes once
+	// episodes have been seen.
+	Metrics map[string]float64
 }
 
 // EpisodeEvent is one finished training episode.

@@ -30,6 +30,7 @@ type Metrics struct {
 	CheckpointVersion  prometheus.Gauge
 	CheckpointsRefused prometheus.Counter
 	SnapshotErrors     prometheus.Counter
+	Fenced             prometheus.Counter
 	QueueLength        prometheus.Gauge
 	PPO                *prometheus.GaugeVec // by stat
 	Episodes           *prometheus.CounterVec
@@ -94,6 +95,8 @@ func NewMetrics(reg prometheus.Registerer, actionNames []string) *Metrics {
 			Name: "podmedic_learner_checkpoints_refused_total", Help: "Corrupt or foreign checkpoints found and moved aside (*.corrupt)."}),
 		SnapshotErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "podmedic_learner_snapshot_errors_total", Help: "Policy snapshots that failed to write."}),
+		Fenced: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "podmedic_learner_broadcasts_fenced_total", Help: "Weights broadcasts not sent because the learner no longer held its lease (or, under a lease, was not connected to NATS)."}),
 		QueueLength: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "podmedic_learner_queue_rollouts", Help: "Valid rollouts waiting for the next update."}),
 		PPO: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -122,6 +125,6 @@ func NewMetrics(reg prometheus.Registerer, actionNames []string) *Metrics {
 		m.StepsConsumed, m.Updates, m.UpdatesSkipped, m.UpdateDuration, m.PolicyVersion, m.PolicyLag,
 		m.ActorsConnected, m.ActorsJoined, m.ActorsLeft, m.ActorsLost, m.MessagesRejected, m.Replies, m.ReplyBytes,
 		m.Checkpoints, m.CheckpointErrors, m.CheckpointsKept, m.CheckpointVersion, m.CheckpointsRefused, m.SnapshotErrors,
-		m.QueueLength, m.PPO, m.Episodes, m.EpisodeReturn, m.ScenarioReturn, m.Actions, m.RecoverySteps, m.Window)
+		m.Fenced, m.QueueLength, m.PPO, m.Episodes, m.EpisodeReturn, m.ScenarioReturn, m.Actions, m.RecoverySteps, m.Window)
 	return m
 }

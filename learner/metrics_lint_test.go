@@ -36,6 +36,7 @@ func observeAll(m *Metrics) {
 	m.CheckpointVersion.Set(10)
 	m.CheckpointsRefused.Inc()
 	m.SnapshotErrors.Inc()
+	m.Fenced.Inc()
 	m.QueueLength.Set(1)
 	m.PPO.WithLabelValues("policy_loss").Set(0.1)
 	m.Episodes.WithLabelValues("pod-kill", "truncated").Inc()

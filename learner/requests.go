@@ -124,7 +124,8 @@ func (s *Service) latestHandler(label string, body func() []byte) nats.MsgHandle
 			return
 		}
 		data := body()
-		if data == nil {
+		if data == nil || s.fenced() {
+			// A fenced learner's policy may be older than its successor's.
 			return
 		}
 		s.reply(label, msg, data)

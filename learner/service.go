@@ -128,7 +128,10 @@ func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.
 		wake:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		scenarioMeans: map[string]float64{},
-		epoch:         randomEpoch(),
+		epoch:         cfg.Epoch,
+	}
+	if s.epoch == 0 {
+		s.epoch = randomEpoch()
 	}
 	s.rejectLog = ratelog.New(s.log, rejectLogInterval, 1, s.now)
 	s.memberLog = ratelog.New(s.log, memberLogInterval, memberLogBurst, s.now)
@@ -147,6 +150,12 @@ func NewService(cfg ServiceConfig, spec EnvSpec, nc *nats.Conn, reg *prometheus.
 	s.setStatus() // Status is valid from here on, also before Open
 	return s, nil
 }
+
+// fenced reports that ServiceConfig.Fence forbids publishing now.
+func (s *Service) fenced() bool { return s.cfg.Fence != nil && !s.cfg.Fence() }
+
+// Epoch is the epoch this service sends with its weights.
+func (s *Service) Epoch() uint64 { return s.epoch }
 
 // randomEpoch names this process's incarnation (crypto/rand.Read never
 // fails: it crashes the program if the system's source does).
@@ -294,6 +303,9 @@ func (s *Service) Close(ctx context.Context) error {
 	var errs []error
 	switch {
 	case s.store == nil:
+	case s.fenced():
+		// Another learner may hold the lease and write by now.
+		s.log.Warn("fenced: no final checkpoint", "version", s.upd.Version(), "last_checkpoint", s.lastCkpt)
 	case s.upd.Version() != s.lastCkpt:
 		_, err := s.checkpoint()
 		errs = append(errs, err)

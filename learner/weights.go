@@ -1,7 +1,9 @@
 package learner
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -42,11 +44,41 @@ func (s *Service) publishWeights() error {
 	if mp := int(s.nc.MaxPayload()); mp > 0 && len(msg) > mp {
 		return fmt.Errorf("learner: encode weights: %w", &protocol.SizeError{What: "weights", Size: len(msg), Limit: mp})
 	}
+	if s.fenced() {
+		// Keep serving nothing newer: the lease is gone.
+		s.metrics.Fenced.Inc()
+		return fmt.Errorf("learner: publish weights of version %d: %w", s.upd.Version(), ErrFenced)
+	}
+	if !s.nc.IsConnected() && s.cfg.Fence != nil {
+		// Under a lease, nothing waits in the reconnect buffer: sent after
+		// a reconnection it could arrive after a successor's weights.
+		s.metrics.Fenced.Inc()
+		return fmt.Errorf("learner: publish weights of version %d: not connected to NATS", s.upd.Version())
+	}
 	s.snapshot.Store(&data)
 	if err := s.nc.Publish(s.subj.Weights, msg); err != nil {
 		return fmt.Errorf("learner: publish weights: %w", err)
 	}
+	if s.hooks.Snapshot != nil {
+		s.hooks.Snapshot(s.snapshotEvent(data))
+	}
 	return nil
+}
+
+// ErrFenced: the service did not publish or write because
+// ServiceConfig.Fence forbade it.
+var ErrFenced = errors.New("learner: fenced (the lease is not held)")
+
+// snapshotEvent describes the snapshot just published.
+func (s *Service) snapshotEvent(data []byte) SnapshotEvent {
+	w := s.metrics.Window.Stats()
+	ev := SnapshotEvent{Version: s.upd.Version(), Epoch: s.epoch, Snapshot: data, Score: math.NaN(),
+		Metrics: map[string]float64{"env_steps": float64(s.envSteps), "updates": float64(s.upd.Updates())}}
+	if w.N > 0 {
+		ev.Score = w.Mean
+		ev.Metrics["return_mean"], ev.Metrics["episodes"] = w.Mean, float64(w.N)
+	}
+	return ev
 }
 
 // PolicySnapshot returns the policy snapshot of the current version

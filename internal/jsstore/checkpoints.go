@@ -1,6 +1,7 @@
 package jsstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -188,3 +189,51 @@ func (c *Checkpoints) Latest(ctx context.Context, accept func([]byte) error) (da
 	}
 	return nil, CheckpointInfo{}, skipped, fmt.Errorf("%w: no valid checkpoint in %s", ErrNotFound, c.objs.bucket)
 }
+
+// Remove deletes one checkpoint.
+func (c *Checkpoints) Remove(ctx context.Context, info CheckpointInfo) error {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	return c.objs.remove(ctx, checkpointName(info.Epoch, info.Version))
+}
+
+// SetAside takes one checkpoint out of List's view without destroying it:
+// its bytes are stored again under its name plus suffix (which List
+// skips), then the original is deleted. It returns the new name.
+func (c *Checkpoints) SetAside(ctx context.Context, info CheckpointInfo, suffix string) (string, error) {
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	name := checkpointName(info.Epoch, info.Version)
+	res, err := c.objs.obs.GetBytes(ctx, name)
+	if err != nil {
+		// A checkpoint so broken it cannot be read is deleted instead.
+		if rerr := c.objs.remove(ctx, name); rerr != nil {
+			return "", fmt.Errorf("jsstore: set checkpoint %s aside: %w", name, errors.Join(err, rerr))
+		}
+		return "(deleted: unreadable)", nil
+	}
+	to := name + suffix
+	if _, err := c.objs.obs.Put(ctx, jetstream.ObjectMeta{Name: to, Description: "set aside"}, bytes.NewReader(res)); err != nil {
+		return "", fmt.Errorf("jsstore: set checkpoint %s aside: %w", name, err)
+	}
+	if err := c.objs.remove(ctx, name); err != nil {
+		return "", err
+	}
+	return to, nil
+}
+
+// Bucket names the store's bucket.
+func (c *Checkpoints) Bucket() string { return c.objs.bucket }
+
+// ParseCheckpointName reads the epoch and version of an object name List
+// returns (Name), and reports whether it is one.
+func ParseCheckpointName(name string) (CheckpointInfo, bool) {
+	var e, v uint64
+	if n, err := fmt.Sscanf(name, "e%020d-v%020d", &e, &v); err != nil || n != 2 || checkpointName(e, v) != name {
+		return CheckpointInfo{}, false
+	}
+	return CheckpointInfo{Epoch: e, Version: v}, true
+}
+
+// Name is the object name of a checkpoint.
+func (in CheckpointInfo) Name() string { return checkpointName(in.Epoch, in.Version) }

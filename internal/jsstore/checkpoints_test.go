@@ -153,3 +153,40 @@ func TestCheckpointsVisibleOnlyWhole(t *testing.T) {
 	}
 	t.Logf("%d whole reads during 8 writes of %d bytes", reads, size)
 }
+
+func TestCheckpointsRemoveAndSetAside(t *testing.T) {
+	js, _ := jetStream(t)
+	ctx := testCtx(t, 30*time.Second)
+	c, err := CreateCheckpoints(ctx, js, "run1", CheckpointConfig{Keep: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := uint64(1); v <= 3; v++ {
+		if _, err := c.Put(ctx, 4, v, payload(100, byte(v))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Remove(ctx, CheckpointInfo{Epoch: 4, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	to, err := c.SetAside(ctx, CheckpointInfo{Epoch: 4, Version: 3}, ".corrupt")
+	if err != nil || to != checkpointName(4, 3)+".corrupt" {
+		t.Fatalf("set aside: %q %v", to, err)
+	}
+	infos, err := c.List(ctx)
+	if err != nil || len(infos) != 1 || infos[0].Version != 2 {
+		t.Fatalf("after remove and set aside: %+v %v", infos, err)
+	}
+	if got, err := c.objs.obs.GetBytes(ctx, to); err != nil || !bytes.Equal(got, payload(100, 3)) {
+		t.Fatalf("set-aside copy: %v", err)
+	}
+	in, ok := ParseCheckpointName(infos[0].Name())
+	if !ok || in.Epoch != 4 || in.Version != 2 {
+		t.Fatalf("parse %q: %+v %v", infos[0].Name(), in, ok)
+	}
+	for _, bad := range []string{"ckpt-00000000000000000002.ckpt", to, "e1-v2", ""} {
+		if _, ok := ParseCheckpointName(bad); ok {
+			t.Errorf("parsed %q", bad)
+		}
+	}
+}

@@ -25,8 +25,9 @@ type Elector struct {
 
 // Run campaigns until ctx ends. Whenever it holds the lease it calls lead
 // with a context that is cancelled once the lease is lost or ctx ends; it
-// waits for lead to return, then releases the lease (if still held) and
-// either returns (ctx ended, or lead failed) or goes back to standby.
+// keeps renewing until lead returns, then releases the lease (if still
+// held) and either returns (ctx ended, or lead failed) or goes back to
+// standby (lead lost the lease, or gave its term up by returning nil).
 // Cancellation comes at FenceAt at the latest, but lead must still check
 // Lease.Held before each publish: a cancelled context is noticed late.
 func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch uint64) error) error {
@@ -84,19 +85,22 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 	}
 }
 
-// term runs lead while the lease is held.
+// term runs lead while the lease is held. Renewal goes on until lead has
+// returned, so that lead may finish its work (a last checkpoint) after ctx
+// ends; lead's context ends with ctx or with the lease.
 func (e *Elector) term(ctx context.Context, lead func(context.Context, uint64) error, epoch uint64, log hclog.Logger) error {
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	lctx, cancelLead := context.WithCancel(ctx)
+	defer cancelLead()
+	rctx, stopRenew := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		defer cancel()
-		e.renew(tctx, log)
+		e.renew(rctx, log)
+		cancelLead() // lost (or lead is done already)
 	}()
-	err := lead(tctx, epoch)
-	cancel()
+	err := lead(lctx, epoch)
+	stopRenew()
 	wg.Wait()
 	if err != nil && errors.Is(err, context.Canceled) {
 		err = nil

@@ -1,0 +1,227 @@
+package learner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"podmedic/internal/jsstore"
+)
+
+// JetStreamStore is a CheckpointStore in the run's JetStream checkpoint
+// bucket (internal/jsstore), so that a learner on another host, with no
+// shared disk, resumes where this one stopped. Checkpoints are stored
+// under the learner's epoch and listed in (epoch, version) order: the
+// newest term's line of training wins over an older term's, even over a
+// write a fenced learner completed late. Its names are the objects'
+// ("e<epoch>-v<version>"); Write and Read also take CheckpointName names,
+// which mean this store's Epoch. Policy snapshots go to the policy store
+// through Hooks.Snapshot, so WriteSnapshot does nothing.
+type JetStreamStore struct {
+	// Checkpoints is the bucket.
+	Checkpoints *jsstore.Checkpoints
+	// Epoch is written with every checkpoint (the lease epoch).
+	Epoch uint64
+	// Fence, if set, must report true for a write, removal or set-aside
+	// to start (ErrFenced otherwise).
+	Fence func() bool
+	// Timeout bounds one operation; 0 means 20 s.
+	Timeout time.Duration
+}
+
+var _ CheckpointStore = (*JetStreamStore)(nil)
+
+func (j *JetStreamStore) ctx() (context.Context, context.CancelFunc) {
+	t := j.Timeout
+	if t <= 0 {
+		t = jsstore.OpTimeout
+	}
+	return context.WithTimeout(context.Background(), t)
+}
+
+func (j *JetStreamStore) fenced() error {
+	if j.Fence != nil && !j.Fence() {
+		return ErrFenced
+	}
+	return nil
+}
+
+// info maps a name to the object it means.
+func (j *JetStreamStore) info(name string) (jsstore.CheckpointInfo, error) {
+	if in, ok := jsstore.ParseCheckpointName(name); ok {
+		return in, nil
+	}
+	var v uint64
+	if n, err := fmt.Sscanf(name, "ckpt-%020d"+CheckpointExt, &v); err == nil && n == 1 && CheckpointName(v) == name {
+		return jsstore.CheckpointInfo{Epoch: j.Epoch, Version: v}, nil
+	}
+	return jsstore.CheckpointInfo{}, fmt.Errorf("learner: %q names no checkpoint of %s", name, j.Location(""))
+}
+
+// List implements CheckpointStore: (epoch, version) order, oldest first.
+func (j *JetStreamStore) List() ([]string, error) {
+	ctx, cancel := j.ctx()
+	defer cancel()
+	infos, err := j.Checkpoints.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints: %w", err)
+	}
+	names := make([]string, len(infos))
+	for i, in := range infos {
+		names[i] = in.Name()
+	}
+	return names, nil
+}
+
+// Read implements CheckpointStore. Bytes that fail the store's checksums
+// are ErrCorrupt, like a damaged file.
+func (j *JetStreamStore) Read(name string) ([]byte, error) {
+	in, err := j.info(name)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := j.ctx()
+	defer cancel()
+	data, err := j.Checkpoints.Get(ctx, in)
+	switch {
+	case errors.Is(err, jsstore.ErrCorrupt):
+		return nil, fmt.Errorf("read checkpoint %s: %w: %w", j.Location(name), ErrCorrupt, err)
+	case err != nil:
+		return nil, fmt.Errorf("read checkpoint %s: %w", j.Location(name), err)
+	case len(data) > MaxCheckpointBytes:
+		return nil, fmt.Errorf("read checkpoint %s: %w: over %d bytes", j.Location(name), ErrCorrupt, MaxCheckpointBytes)
+	}
+	return data, nil
+}
+
+// Write implements CheckpointStore: the checkpoint becomes visible to
+// readers only whole, after its last chunk (jsstore).
+func (j *JetStreamStore) Write(name string, data []byte) error {
+	in, err := j.info(name)
+	if err != nil {
+		return err
+	}
+	if err := j.fenced(); err != nil {
+		return fmt.Errorf("write checkpoint %s: %w", j.Location(name), err)
+	}
+	ctx, cancel := j.ctx()
+	defer cancel()
+	if _, err := j.Checkpoints.Put(ctx, in.Epoch, in.Version, data); err != nil {
+		return fmt.Errorf("write checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Remove implements CheckpointStore.
+func (j *JetStreamStore) Remove(name string) error {
+	in, err := j.info(name)
+	if err != nil {
+		return err
+	}
+	if err := j.fenced(); err != nil {
+		return fmt.Errorf("remove checkpoint %s: %w", j.Location(name), err)
+	}
+	ctx, cancel := j.ctx()
+	defer cancel()
+	return j.Checkpoints.Remove(ctx, in)
+}
+
+// SetAside implements CheckpointStore: the bytes are kept under
+// name+suffix, which List does not show.
+func (j *JetStreamStore) SetAside(name, suffix string) (string, error) {
+	in, err := j.info(name)
+	if err != nil {
+		return "", err
+	}
+	if err := j.fenced(); err != nil {
+		return "", fmt.Errorf("set checkpoint %s aside: %w", j.Location(name), err)
+	}
+	ctx, cancel := j.ctx()
+	defer cancel()
+	to, err := j.Checkpoints.SetAside(ctx, in, suffix)
+	if err != nil {
+		return "", err
+	}
+	return j.Location(to), nil
+}
+
+// WriteSnapshot implements CheckpointStore; see the type's comment.
+func (j *JetStreamStore) WriteSnapshot([]byte) error { return nil }
+
+// Location implements CheckpointStore: "jetstream:<bucket>/<name>".
+func (j *JetStreamStore) Location(name string) string {
+	if name == "" {
+		return "jetstream:" + j.Checkpoints.Bucket()
+	}
+	if in, err := j.info(name); err == nil {
+		name = in.Name()
+	}
+	return "jetstream:" + j.Checkpoints.Bucket() + "/" + name
+}
+
+// MirrorStore keeps the checkpoints of Primary (which List, Read, Remove
+// and SetAside use: the shared truth) and writes a copy of each into
+// Mirror as well, a local directory say (podmedic learner --store both),
+// keeping the newest Keep copies there. A failed mirror write fails the
+// checkpoint: the two are meant to agree.
+type MirrorStore struct {
+	Primary, Mirror CheckpointStore
+	// Keep bounds the mirror's copies (>= 1).
+	Keep int
+}
+
+var _ CheckpointStore = (*MirrorStore)(nil)
+
+// List implements CheckpointStore.
+func (m *MirrorStore) List() ([]string, error) { return m.Primary.List() }
+
+// Read implements CheckpointStore.
+func (m *MirrorStore) Read(name string) ([]byte, error) { return m.Primary.Read(name) }
+
+// Write implements CheckpointStore: primary first, then the mirror, whose
+// older copies are pruned.
+func (m *MirrorStore) Write(name string, data []byte) error {
+	if err := m.Primary.Write(name, data); err != nil {
+		return err
+	}
+	if err := m.Mirror.Write(name, data); err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	names, err := m.Mirror.List()
+	if err != nil {
+		return fmt.Errorf("mirror: %w", err)
+	}
+	var errs []error
+	for len(names) > max(m.Keep, 1) {
+		errs = append(errs, m.Mirror.Remove(names[0]))
+		names = names[1:]
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("mirror: prune: %w", err)
+	}
+	return nil
+}
+
+// Remove implements CheckpointStore (the primary's; the mirror prunes
+// itself).
+func (m *MirrorStore) Remove(name string) error { return m.Primary.Remove(name) }
+
+// SetAside implements CheckpointStore.
+func (m *MirrorStore) SetAside(name, suffix string) (string, error) {
+	return m.Primary.SetAside(name, suffix)
+}
+
+// WriteSnapshot implements CheckpointStore: both.
+func (m *MirrorStore) WriteSnapshot(data []byte) error {
+	return errors.Join(m.Primary.WriteSnapshot(data), m.Mirror.WriteSnapshot(data))
+}
+
+// Location implements CheckpointStore.
+func (m *MirrorStore) Location(name string) string {
+	if name == "" {
+		return strings.Join([]string{m.Primary.Location(""), m.Mirror.Location("")}, " (mirrored in ") + ")"
+	}
+	return m.Primary.Location(name)
+}
