@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,10 @@ type Actor struct {
 	epoch       uint64 // learner incarnation of the weights in use
 	version     uint64
 	haveWeights bool
+	// retired are the epochs this actor has moved on from, newest last:
+	// weights of a retired epoch (a fenced learner's late message) are
+	// ignored. Owned by the collection loop.
+	retired []uint64
 
 	// Membership (membership.go).
 	token     atomic.Uint64 // member token; 0 while not a member
@@ -246,8 +251,16 @@ func (a *Actor) waitConnected(ctx context.Context) error {
 // incarnation (a restarted learner resumes at its checkpoint's version,
 // which may be older than what this actor last saw).
 func (a *Actor) accepts(w *protocol.Weights) bool {
+	if slices.Contains(a.retired, w.Epoch) {
+		// A learner this actor has seen replaced: its late weights are
+		// another line of training than the successor's.
+		return false
+	}
 	return !a.haveWeights || w.Epoch != a.epoch || w.Version > a.version
 }
+
+// maxRetired bounds the epochs an actor remembers having left.
+const maxRetired = 16
 
 // onWeights runs on the NATS goroutine: it validates a broadcast and hands
 // it to the collection loop, which applies it between rollouts.
@@ -302,7 +315,11 @@ func (a *Actor) applyIncoming() {
 		return
 	}
 	if a.haveWeights && w.Epoch != a.epoch {
-		a.log.Info("learner restarted, re-synced", "version", w.Version)
+		a.log.Info("learner restarted, re-synced", "version", w.Version, "epoch", w.Epoch)
+		a.retired = append(a.retired, a.epoch)
+		if len(a.retired) > maxRetired {
+			a.retired = a.retired[1:]
+		}
 	}
 	a.haveWeights, a.epoch, a.version = true, w.Epoch, w.Version
 	a.curVer.Store(w.Version)

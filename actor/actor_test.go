@@ -205,8 +205,8 @@ func TestHeartbeatsEveryInterval(t *testing.T) {
 
 // TestWeightsAcceptance: newer versions replace the weights in use, older
 // ones of the same learner are ignored, any version of a restarted learner
-// (new epoch) is taken, and malformed or misshapen weights are counted and
-// dropped.
+// (new epoch) is taken but none of the epoch it replaced, and malformed or
+// misshapen weights are counted and dropped.
 func TestWeightsAcceptance(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newMemConn()
@@ -232,6 +232,13 @@ func TestWeightsAcceptance(t *testing.T) {
 		c.broadcast(subj, weights(t, 2, 9))
 		if v, e := lastVersion(); v != 2 || e != 9 {
 			t.Fatalf("restarted learner's version not taken: rollout at %d epoch %d", v, e)
+		}
+		// The replaced learner's late weights (fenced, or delayed) are
+		// another line of training: ignored, even at a higher version.
+		c.broadcast(subj, weights(t, 7, 1))
+		synctest.Wait()
+		if n := len(c.rollouts(t)); n != 3 {
+			t.Fatalf("weights of a retired epoch were taken: %d rollouts", n)
 		}
 		bad := weights(t, 10, 9)
 		c.broadcast(subj, bad[:len(bad)/2])

@@ -29,6 +29,8 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	dir := fs.String("dir", "learner-data", "directory for checkpoints and progress.csv; a restarted learner resumes from it")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "address of /metrics, /healthz and /v1/policy (0.0.0.0:8080 in a container)")
 	logLevel := fs.String("log-level", "info", "log level (trace, debug, info, warn, error)")
+	var jf jetstreamFlags
+	jf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -56,6 +58,9 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := scfg.Validate(); err != nil {
 		return flagError{err}
 	}
+	if err := jf.validate(); err != nil {
+		return err
+	}
 	ecfg, err := ef.config(set["scenario"])
 	if err != nil {
 		return err
@@ -67,6 +72,10 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	log, err := newLogger("podmedic", *logLevel, stderr)
 	if err != nil {
 		return err
+	}
+	if jf.store != storeLocal {
+		// Durable state in JetStream, under the run's lease.
+		return runLearnerFailover(ctx, scfg, spec, &jf, &nf, *httpAddr, *dir, log, stdout)
 	}
 	if err := os.MkdirAll(scfg.CheckpointDir, 0o755); err != nil {
 		return fmt.Errorf("create --dir: %w", err)

@@ -23,6 +23,8 @@ var (
 	ErrTooLarge = errors.New("jsstore: over the store's limit")
 	// ErrCorrupt: an object whose bytes do not match its checksums.
 	ErrCorrupt = errors.New("jsstore: corrupt object")
+	// ErrLeaseTTL: the run's lease bucket has another TTL than asked for.
+	ErrLeaseTTL = errors.New("jsstore: lease ttl mismatch")
 	// ErrLeaseLost: the lease was taken over or expired.
 	ErrLeaseLost = errors.New("jsstore: lease lost")
 )

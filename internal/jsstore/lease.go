@@ -99,8 +99,8 @@ func OpenLease(ctx context.Context, js jetstream.JetStream, run, holder string, 
 		return nil, fmt.Errorf("jsstore: lease bucket %s: %w", bucket, err)
 	}
 	if st.TTL() != cfg.TTL {
-		return nil, fmt.Errorf("jsstore: lease bucket %s has ttl %s, this learner wants %s: every learner of a run needs the same lease ttl",
-			bucket, st.TTL(), cfg.TTL)
+		return nil, fmt.Errorf("%w: lease bucket %s has ttl %s, this learner wants %s: every learner of a run needs the same lease ttl",
+			ErrLeaseTTL, bucket, st.TTL(), cfg.TTL)
 	}
 	return &Lease{kv: kv, holder: holder, ttl: cfg.TTL, now: time.Now}, nil
 }

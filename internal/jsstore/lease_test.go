@@ -99,7 +99,7 @@ func TestLeaseTTLMustMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := OpenLease(ctx, js, "run1", "b", LeaseConfig{TTL: 2 * time.Second})
-	if err == nil || !strings.Contains(err.Error(), "same lease ttl") {
+	if !errors.Is(err, ErrLeaseTTL) || !strings.Contains(err.Error(), "same lease ttl") {
 		t.Fatalf("got %v, want a ttl mismatch error", err)
 	}
 	if _, err := OpenLease(ctx, js, "run1", "", LeaseConfig{}); err == nil {
