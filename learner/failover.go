@@ -64,6 +64,29 @@ type Failover struct {
 	reg     *prometheus.Registry
 	metrics *LeaseMetrics
 	active  atomic.Pointer[term]
+	last    atomic.Pointer[TermReport]
+}
+
+// TermReport describes a term that ended.
+type TermReport struct {
+	// Epoch of the term; Resumed and Version the policy versions it began
+	// and ended at.
+	Epoch, Resumed, Version uint64
+	// Lost is true when the lease was lost (fenced), false when the term
+	// ended with Run's context.
+	Lost bool
+	// Checkpoint is the newest checkpoint the term wrote and verified (or
+	// resumed from); HasCheckpoint is false if there is none.
+	Checkpoint    CheckpointInfo
+	HasCheckpoint bool
+}
+
+// LastTerm reports the last term that ended, if any.
+func (f *Failover) LastTerm() (TermReport, bool) {
+	if p := f.last.Load(); p != nil {
+		return *p, true
+	}
+	return TermReport{}, false
 }
 
 // term is one holding of the lease.
@@ -215,9 +238,10 @@ func (f *Failover) lead(ctx context.Context, epoch uint64) error {
 	if err := svc.Close(cctx); err != nil {
 		f.log.Warn("closing the term", "epoch", epoch, "error", err)
 	}
-	if ck, ok := svc.LastCheckpoint(); ok {
-		f.log.Info("term ended", "epoch", epoch, "version", svc.Status().Version, "checkpoint", ck.Location, "checkpoint_version", ck.Version)
-	}
+	rep := TermReport{Epoch: epoch, Resumed: resumed, Version: svc.Status().Version, Lost: lost}
+	rep.Checkpoint, rep.HasCheckpoint = svc.LastCheckpoint()
+	f.last.Store(&rep)
+	f.log.Info("term ended", "epoch", epoch, "version", rep.Version, "lost", lost, "checkpoint", rep.Checkpoint.Location)
 	return nil
 }
 

@@ -111,7 +111,16 @@ func runLearnerFailover(ctx context.Context, scfg learner.ServiceConfig, spec le
 	if runErr != nil {
 		return fmt.Errorf("learner %s: %w", jf.id, runErr)
 	}
-	fmt.Fprintf(stdout, "learner %s stopped; the run's checkpoints and policies are in JetStream (podmedic policy list --run %s)\n", jf.id, scfg.Run)
+	rep, ok := f.LastTerm()
+	switch {
+	case !ok:
+		fmt.Fprintf(stdout, "learner %s stopped without having trained (it stood by)\n", jf.id)
+	case !rep.HasCheckpoint:
+		fmt.Fprintf(stdout, "learner %s stopped at policy version %d (epoch %d); NO checkpoint was written\n", jf.id, rep.Version, rep.Epoch)
+	default:
+		fmt.Fprintf(stdout, "learner %s stopped at policy version %d (epoch %d); checkpoint %s at version %d; policies: podmedic policy list --run %s\n",
+			jf.id, rep.Version, rep.Epoch, rep.Checkpoint.Location, rep.Checkpoint.Version, scfg.Run)
+	}
 	return nil
 }
 

@@ -86,12 +86,16 @@ func TestNATSCommandRunsAClusterNode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jctx, jcancel := context.WithTimeout(ctx, 30*time.Second)
+	jctx, jcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer jcancel()
 	var kv jetstream.KeyValue
 	for kv == nil {
-		// The nodes elect their JetStream leader after they meet.
-		if kv, err = js.CreateKeyValue(jctx, jetstream.KeyValueConfig{Bucket: "r3", Replicas: 3}); err != nil {
+		// The nodes elect their JetStream leader after they meet; a request
+		// before that may go unanswered, so each attempt is bounded.
+		actx, acancel := context.WithTimeout(jctx, 5*time.Second)
+		kv, err = js.CreateKeyValue(actx, jetstream.KeyValueConfig{Bucket: "r3", Replicas: 3})
+		acancel()
+		if err != nil {
 			if jctx.Err() != nil {
 				t.Fatalf("no R3 bucket on the 3 nodes: %v", err)
 			}
