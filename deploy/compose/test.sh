@@ -256,8 +256,28 @@ container() { docker ps -aq --filter "label=com.docker.compose.project=$project"
 actor_ids() {
 	docker ps -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=actor"
 }
-network="${project}_default"
+# network_of CONTAINER names the (one) network it is on.
+network_of() { docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$1" | awk '{print $1}'; }
+# volume_of CONTAINER names the volume mounted on its /data.
+volume_of() { docker inspect -f '{{range .Mounts}}{{if eq .Destination "/data"}}{{.Name}}{{end}}{{end}}' "$1"; }
 now_ms() { date +%s%3N; }
+# handover OLD NEW prints, from the subscriber's log, the gap between the
+# last weights of epoch OLD and the first of epoch NEW in ms, and the
+# versions: "GAP_MS OLD_VERSION NEW_VERSION".
+handover() {
+	awk -v old="epoch=$1" -v new="epoch=$2" '
+		function ms(t,  a) { split(t, a, /[:.]/); return ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 + a[4] }
+		$2 == old { to = ms($1); split($3, v, "="); ov = v[2] }
+		$2 == new && !tn { tn = ms($1); split($3, v, "="); nv = v[2] }
+		END { if (to && tn) { d = tn - to; if (d < 0) d += 86400000; print d, ov, nv } }' "$work/watch.log"
+}
+# rejected LEARNER prints "reason=count ..." of its rejected rollouts.
+rejected() {
+	curl -fsS --max-time 3 "${base[$1]}/metrics" 2>/dev/null | awk -v run="run=\"$run\"" '
+		index($0, "podmedic_learner_rollouts_rejected_total{") == 1 && index($0, run) && $NF > 0 {
+			match($0, /reason="[^"]*"/); printf "%s=%d ", substr($0, RSTART + 8, RLENGTH - 9), $NF }'
+}
+secs() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
 
 step="up"
 say "using ${compose[*]}, project $project, learners on ${base[learner-1]} and ${base[learner-2]}, NATS $urls"
@@ -304,25 +324,28 @@ say "nats-2 back; training went on at $act with $before_connected -> $(metric "$
 step="kill learner"
 sb="$(other "$act")"
 wait_until 60 "a checkpoint of $act" above "$act" podmedic_learner_checkpoints_total 0
-ver_before="$(metric "$act" podmedic_learner_policy_version)"
-ckpt_before="$(metric "$act" podmedic_learner_checkpoint_version)"
 epoch_before="$(metric "$act" podmedic_learner_lease_epoch)"
 takeovers_before="$(metric "$sb" podmedic_learner_lease_takeovers_total)"
+victim="$(container "$act")"
+volume="$(volume_of "$victim")"
+[[ -n "$volume" ]] || fail "$act has no volume on /data"
 t0="$(now_ms)"
-docker kill "$(container "$act")" >/dev/null || fail "docker kill $act failed"
-docker rm -f "$(container "$act")" >/dev/null
-docker volume rm "${project}_${act}-data" >/dev/null || fail "could not delete the volume of $act"
+docker kill "$victim" >/dev/null || fail "docker kill $act failed"
+docker rm -f "$victim" >/dev/null
+docker volume rm "$volume" >/dev/null || fail "could not delete the volume $volume of $act"
 wait_until $((3 * lease_ttl + 30)) "$sb to take over" is_active "$sb"
 t1="$(now_ms)"
-kill_takeover_ms=$((t1 - t0))
+kill_active_ms=$((t1 - t0))
 resumed="$(metric "$sb" podmedic_learner_resumed_version)"
 epoch_after="$(metric "$sb" podmedic_learner_lease_epoch)"
 ((epoch_after > epoch_before)) || fail "epoch $epoch_after after the takeover, want > $epoch_before"
 (($(metric "$sb" podmedic_learner_lease_takeovers_total) == takeovers_before + 1)) || fail "$sb counted no takeover"
-((resumed >= ckpt_before)) || fail "$sb resumed at version $resumed, below $act's last checkpoint $ckpt_before"
-kill_lost=$((ver_before - resumed))
-((kill_lost <= ckpt_every)) || fail "$kill_lost updates lost (version $ver_before -> $resumed), more than one checkpoint interval ($ckpt_every)"
-say "killed $act at version $ver_before (checkpoint $ckpt_before) and deleted its volume: $sb took over after $((kill_takeover_ms / 1000)).$((kill_takeover_ms % 1000 / 100)) s at version $resumed ($kill_lost updates lost), epoch $epoch_before -> $epoch_after"
+wait_until 10 "the first weights of epoch $epoch_after" bash -c "grep -q ' epoch=$epoch_after ' '$work/watch.log'"
+read -r kill_gap_ms last_old first_new <<<"$(handover "$epoch_before" "$epoch_after")"
+((first_new == resumed)) || fail "$sb's first broadcast is version $first_new, it resumed at $resumed"
+kill_lost=$((last_old - first_new))
+((kill_lost >= 0 && kill_lost <= ckpt_every)) || fail "$kill_lost updates lost (the last weights of $act were version $last_old, $sb resumed at $first_new), more than one checkpoint interval ($ckpt_every)"
+say "killed $act and deleted its volume: $sb active $(secs $kill_active_ms) s later (resume $(metric "$sb" podmedic_learner_resume_seconds) s); on the bus, weights of epoch $epoch_before until version $last_old, then $(secs "$kill_gap_ms") s later epoch $epoch_after from version $first_new: $kill_lost updates lost"
 act="$sb"
 steps_rise "$act" 60
 dc up -d --no-build "$(other "$act")" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; fail "recreating $(other "$act") failed"; }
@@ -333,24 +356,28 @@ say "recreated $(other "$act") with an empty volume: it stands by"
 
 step="partition learner"
 sb="$(other "$act")"
-ver_before="$(metric "$act" podmedic_learner_policy_version)"
 epoch_before="$(metric "$act" podmedic_learner_lease_epoch)"
+network="$(network_of "$(container "$act")")"
 t0="$(now_ms)"
 docker network disconnect "$network" "$(container "$act")" || fail "docker network disconnect $act failed"
 wait_until $((3 * lease_ttl + 30)) "$sb to take over from the partitioned $act" is_active "$sb"
 t1="$(now_ms)"
-part_takeover_ms=$((t1 - t0))
-resumed_p="$(metric "$sb" podmedic_learner_resumed_version)"
-part_lost=$((ver_before - resumed_p))
+part_active_ms=$((t1 - t0))
+epoch_after="$(metric "$sb" podmedic_learner_lease_epoch)"
+wait_until 10 "the first weights of epoch $epoch_after" bash -c "grep -q ' epoch=$epoch_after ' '$work/watch.log'"
+read -r part_gap_ms last_old first_new <<<"$(handover "$epoch_before" "$epoch_after")"
+part_lost=$((last_old - first_new))
+((part_lost >= 0 && part_lost <= ckpt_every)) || fail "$part_lost updates lost (last weights of $act version $last_old, $sb resumed at $first_new)"
 steps_rise "$sb" 60
 # Keep it cut off until NATS has dropped its connections (ping_interval 3 s
 # x ping_max 3), then let it back.
-sleep $((t0 / 1000 + 15 - $(date +%s) > 0 ? t0 / 1000 + 15 - $(date +%s) : 0))
+left=$((t0 / 1000 + 15 - $(date +%s)))
+((left <= 0)) || sleep "$left"
 docker network connect --alias "$act" "$network" "$(container "$act")" || fail "docker network connect $act failed"
 wait_until 60 "the partitioned $act to answer again" healthy "$act"
 fenced() { [[ "$(metric "$act" podmedic_learner_lease_active)" == 0 && $(metric "$act" podmedic_learner_lease_lost_total) -ge 1 ]]; }
 wait_until 30 "$act to report itself fenced (lease_active 0, lease_lost_total >= 1)" fenced
-say "partitioned $act at version $ver_before: $sb took over after $((part_takeover_ms / 1000)).$((part_takeover_ms % 1000 / 100)) s at version $resumed_p ($part_lost updates lost); $act came back fenced, standing by"
+say "partitioned $act: $sb active $(secs $part_active_ms) s later; on the bus, epoch $epoch_before until version $last_old, then $(secs "$part_gap_ms") s later epoch $epoch_after from version $first_new: $part_lost updates lost; $act came back fenced (lease_lost_total $(metric "$act" podmedic_learner_lease_lost_total)), standing by"
 act="$sb"
 wait_until 60 "4 actors connected to $act" connected_is "$act" 4
 
@@ -371,7 +398,7 @@ wait_until 90 "the actor to rejoin (4 connected)" connected_is "$act" 4
 sleep 5
 part_rejects=$(($(stale) - r1))
 ((part_rejects > base_rejects)) || fail "rollouts rejected around the actor's partition: $part_rejects, no more than the $base_rejects of a quiet stretch as long"
-say "actor ${victim:0:12} cut off for 20 s: dropped by $act and back; rejected rollouts $part_rejects (quiet stretch: $base_rejects)"
+say "actor ${victim:0:12} cut off for 20 s: dropped by $act and back; rollouts rejected around it $part_rejects (a quiet stretch as long: $base_rejects); all rejections by reason: $(rejected "$act")"
 steps_rise "$act" 60
 
 step="store"
@@ -404,5 +431,5 @@ epochs="$(field epochs | tr ',' '\n' | grep -c . || true)"
 say "a subscriber saw $(field messages) weights messages from epochs $(field epochs), in rising order only"
 
 step="done"
-say "figures: takeover after a kill $((kill_takeover_ms / 1000)).$((kill_takeover_ms % 1000 / 100)) s ($kill_lost updates lost), after a partition $((part_takeover_ms / 1000)).$((part_takeover_ms % 1000 / 100)) s ($part_lost updates lost); lease ttl ${lease_ttl}s, checkpoint every $ckpt_every updates"
+say "figures: learner killed: weights stopped for $(secs "$kill_gap_ms") s, $kill_lost updates lost; learner partitioned: $(secs "$part_gap_ms") s, $part_lost updates lost (lease ttl ${lease_ttl}s, checkpoint every $ckpt_every updates)"
 ok=1
