@@ -19,8 +19,9 @@
 #              learner stands by
 #   partition  the active learner is cut off the network: the other takes
 #              over, the cut-off one fences itself and comes back as standby
-#   actor      an actor is cut off for 20 s: it comes back, and the rollouts
-#              it made with stale weights are dropped and counted
+#   actor      an actor is cut off for 20 s: the learner drops it, it comes
+#              back, and the rollouts it made while cut off (stale weights,
+#              a lapsed membership) are refused and counted
 #   store      both learners stopped: the newest policy is listed, pulled
 #              and evaluated from the store
 #   epochs     the subscriber saw the epochs only rise: never two learners
@@ -195,7 +196,7 @@ export PODMEDIC_LEARNER_PORT PODMEDIC_LEARNER2_PORT PODMEDIC_NATS_PORT PODMEDIC_
 ckpt_every=5
 export PODMEDIC_BIND=127.0.0.1 PODMEDIC_RUN="$run" PODMEDIC_ENVS=4 PODMEDIC_HORIZON=32 PODMEDIC_MODE=async \
 	PODMEDIC_SCENARIO=mixed PODMEDIC_LOG_LEVEL=info PODMEDIC_CHECKPOINT_EVERY=$ckpt_every PODMEDIC_HEARTBEAT_TIMEOUT=3s
-lease_ttl=10
+lease_ttl=15
 export PODMEDIC_LEASE_TTL=${lease_ttl}s
 urls="nats://127.0.0.1:$PODMEDIC_NATS_PORT,nats://127.0.0.1:$PODMEDIC_NATS2_PORT,nats://127.0.0.1:$PODMEDIC_NATS3_PORT"
 declare -A base=([learner-1]="http://127.0.0.1:$PODMEDIC_LEARNER_PORT" [learner-2]="http://127.0.0.1:$PODMEDIC_LEARNER2_PORT")
@@ -308,18 +309,27 @@ if pm actor policy list --run "$run" --timeout 5s >"$work/probe2.log" 2>&1; then
 say "an actor's credentials cannot publish weights nor read the store"
 
 step="nats node"
-before_connected="$(metric "$act" podmedic_learner_actors_connected)"
-docker kill "$(container nats-2)" >/dev/null || fail "docker kill nats-2 failed"
-say "killed nats-2"
+# The worst node to lose: the one leading the lease's stream, so that no
+# renewal gets through until the others elect a new leader.
+lease_leader="$(curl -fsS --max-time 3 "http://127.0.0.1:$PODMEDIC_NATS_MONITOR_PORT/jsz?accounts=true&streams=true" |
+	awk -v s="\"KV_podmedic-$run-lease\"" 'index($0, s) { f = 1 } f && /"leader"/ { gsub(/[",]/, "", $2); print $2; exit }')"
+[[ "$lease_leader" == nats-[123] ]] || fail "no leader found for the lease stream (got '$lease_leader')"
+epoch_before="$(metric "$act" podmedic_learner_lease_epoch)"
+docker kill "$(container "$lease_leader")" >/dev/null || fail "docker kill $lease_leader failed"
+say "killed $lease_leader, the leader of the lease's stream"
+sleep 5
+wait_until 60 "a single active learner after losing $lease_leader" one_active
+moved="kept by $act (epoch $epoch_before)"
+if [[ "$(active)" != "$act" || "$(metric "$act" podmedic_learner_lease_epoch)" != "$epoch_before" ]]; then
+	act="$(active)"
+	moved="moved to $act (epoch $(metric "$act" podmedic_learner_lease_epoch))"
+fi
 steps_rise "$act" 60
-wait_until 60 "4 actors connected after losing nats-2" connected_is "$act" 4
-is_active "$act" || say "  note: the lease moved while nats-2 was down"
-act="$(active)"
-[[ -n "$act" ]] || fail "no single active learner after losing nats-2"
-dc start nats-2 >/dev/null 2>&1 || fail "restart nats-2 failed"
-nats2_ready() { docker exec "$(container nats-2)" /podmedic healthcheck --quiet --url 'http://127.0.0.1:8222/healthz?js-enabled-only=true' >/dev/null 2>&1; }
-wait_until 60 "nats-2 back with JetStream" nats2_ready
-say "nats-2 back; training went on at $act with $before_connected -> $(metric "$act" podmedic_learner_actors_connected) actors"
+wait_until 60 "4 actors connected after losing $lease_leader" connected_is "$act" 4
+dc start "$lease_leader" >/dev/null 2>&1 || fail "restart $lease_leader failed"
+node_ready() { docker exec "$(container "$lease_leader")" /podmedic healthcheck --quiet --url 'http://127.0.0.1:8222/healthz?js-enabled-only=true' >/dev/null 2>&1; }
+wait_until 60 "$lease_leader back with JetStream" node_ready
+say "training went on with 4 actors; lease $moved; $lease_leader back"
 
 step="kill learner"
 sb="$(other "$act")"
@@ -345,7 +355,7 @@ read -r kill_gap_ms last_old first_new <<<"$(handover "$epoch_before" "$epoch_af
 ((first_new == resumed)) || fail "$sb's first broadcast is version $first_new, it resumed at $resumed"
 kill_lost=$((last_old - first_new))
 ((kill_lost >= 0 && kill_lost <= ckpt_every)) || fail "$kill_lost updates lost (the last weights of $act were version $last_old, $sb resumed at $first_new), more than one checkpoint interval ($ckpt_every)"
-say "killed $act and deleted its volume: $sb active $(secs $kill_active_ms) s later (resume $(metric "$sb" podmedic_learner_resume_seconds) s); on the bus, weights of epoch $epoch_before until version $last_old, then $(secs "$kill_gap_ms") s later epoch $epoch_after from version $first_new: $kill_lost updates lost"
+say "killed $act and deleted its volume: $sb active $(secs $kill_active_ms) s later (resumed in $(curl -fsS --max-time 3 "${base[$sb]}/metrics" | awk '/^podmedic_learner_resume_seconds\{/ { printf "%.2f", $NF }') s); on the bus, weights of epoch $epoch_before until version $last_old, then $(secs "$kill_gap_ms") s later epoch $epoch_after from version $first_new: $kill_lost updates lost"
 act="$sb"
 steps_rise "$act" 60
 dc up -d --no-build "$(other "$act")" >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; fail "recreating $(other "$act") failed"; }

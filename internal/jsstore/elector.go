@@ -108,11 +108,11 @@ func (e *Elector) term(ctx context.Context, lead func(context.Context, uint64) e
 	return err
 }
 
-// renew renews every TTL/4, retrying every TTL/20 after a failure, and
+// renew renews every TTL/6, retrying every TTL/20 after a failure, and
 // returns when ctx ends or the lease is no longer held.
 func (e *Elector) renew(ctx context.Context, log hclog.Logger) {
 	l := e.Lease
-	every, retry := l.ttl/4, l.ttl/20
+	every, retry := l.ttl/6, l.ttl/20
 	next := every
 	failing := false
 	for {

@@ -15,17 +15,20 @@ import (
 // use the same TTL: the bucket keeps the first one's.
 type LeaseConfig struct {
 	// TTL is how long the lease lives without renewal (>= 200ms). The
-	// holder renews every TTL/4 and considers itself fenced TTL/5 before
-	// the lease can expire. Default 10s.
+	// holder renews every TTL/6 and considers itself fenced a margin
+	// (TTL/5, at most 2 s) before the lease can expire. Default 15s.
 	TTL time.Duration
 	// Replicas of the bucket (1..5); 0 means DefaultReplicas.
 	Replicas int
 }
 
-// DefaultLeaseTTL is the lease TTL unless configured: longer than a
-// JetStream leader election after the loss of a node (Raft election
-// timeouts of 4 to 9 s), so losing a NATS node does not cost the lease.
-const DefaultLeaseTTL = 10 * time.Second
+// DefaultLeaseTTL is the lease TTL unless configured. When a NATS node
+// dies that led the lease's stream, nobody can renew (or take) the lease
+// until the other nodes elect a new leader (Raft election timeouts of 4
+// to 9 s; 8 s measured in the compose test): the holder must not fence
+// itself before that, so the holding lasts at least TTL - TTL/6 - 2 s
+// (10.5 s) after the loss.
+const DefaultLeaseTTL = 15 * time.Second
 
 // LeaseRecord is the value of the lease key.
 type LeaseRecord struct {
@@ -112,8 +115,10 @@ func (l *Lease) TTL() time.Duration { return l.ttl }
 func (l *Lease) Holder() string { return l.holder }
 
 // margin is how long before the earliest possible expiry the holder
-// fences itself: room for clock-rate differences and messages in flight.
-func (l *Lease) margin() time.Duration { return l.ttl / 5 }
+// fences itself: room for clock-rate differences and for messages in
+// flight, which a successor could only overtake after acquiring the lease
+// and resuming.
+func (l *Lease) margin() time.Duration { return min(l.ttl/5, 2*time.Second) }
 
 // Held reports whether this learner holds the lease now: it acquired or
 // renewed it less than TTL minus the margin ago, measured from when it
