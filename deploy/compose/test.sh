@@ -279,6 +279,16 @@ rejected() {
 			match($0, /reason="[^"]*"/); printf "%s=%d ", substr($0, RSTART + 8, RLENGTH - 9), $NF }'
 }
 secs() { printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+# max_gap FROM SECONDS prints the longest pause in ms between two weights
+# broadcasts the subscriber saw in the SECONDS after FROM (HH:MM:SS.mmm).
+max_gap() {
+	awk -v from="$1" -v secs="$2" '
+		function ms(t,  a) { split(t, a, /[:.]/); return ((a[1] * 60 + a[2]) * 60 + a[3]) * 1000 + a[4] }
+		BEGIN { f = ms(from) }
+		$2 ~ /^epoch=/ { t = ms($1); if (t < f) t += 86400000
+			if (t >= f && t <= f + secs * 1000) { if (prev && t - prev > gap) gap = t - prev; prev = t } }
+		END { print gap + 0 }' "$work/watch.log"
+}
 
 step="up"
 say "using ${compose[*]}, project $project, learners on ${base[learner-1]} and ${base[learner-2]}, NATS $urls"
@@ -315,6 +325,7 @@ lease_leader="$(curl -fsS --max-time 3 "http://127.0.0.1:$PODMEDIC_NATS_MONITOR_
 	awk -v s="\"KV_podmedic-$run-lease\"" 'index($0, s) { f = 1 } f && /"leader"/ { gsub(/[",]/, "", $2); print $2; exit }')"
 [[ "$lease_leader" == nats-[123] ]] || fail "no leader found for the lease stream (got '$lease_leader')"
 epoch_before="$(metric "$act" podmedic_learner_lease_epoch)"
+killed_at="$(date +%T.%3N)"
 docker kill "$(container "$lease_leader")" >/dev/null || fail "docker kill $lease_leader failed"
 say "killed $lease_leader, the leader of the lease's stream"
 sleep 5
@@ -329,7 +340,8 @@ wait_until 60 "4 actors connected after losing $lease_leader" connected_is "$act
 dc start "$lease_leader" >/dev/null 2>&1 || fail "restart $lease_leader failed"
 node_ready() { docker exec "$(container "$lease_leader")" /podmedic healthcheck --quiet --url 'http://127.0.0.1:8222/healthz?js-enabled-only=true' >/dev/null 2>&1; }
 wait_until 60 "$lease_leader back with JetStream" node_ready
-say "training went on with 4 actors; lease $moved; $lease_leader back"
+node_gap_ms="$(max_gap "$killed_at" 30)"
+say "training went on with 4 actors; lease $moved; longest pause between weights broadcasts in the 30 s after the kill: $(secs "$node_gap_ms") s; $lease_leader back"
 
 step="kill learner"
 sb="$(other "$act")"
@@ -441,5 +453,5 @@ epochs="$(field epochs | tr ',' '\n' | grep -c . || true)"
 say "a subscriber saw $(field messages) weights messages from epochs $(field epochs), in rising order only"
 
 step="done"
-say "figures: learner killed: weights stopped for $(secs "$kill_gap_ms") s, $kill_lost updates lost; learner partitioned: $(secs "$part_gap_ms") s, $part_lost updates lost (lease ttl ${lease_ttl}s, checkpoint every $ckpt_every updates)"
+say "figures: NATS node (the lease stream's leader) killed: lease $moved, weights paused at most $(secs "$node_gap_ms") s; learner killed: weights stopped for $(secs "$kill_gap_ms") s, $kill_lost updates lost; learner partitioned: $(secs "$part_gap_ms") s, $part_lost updates lost (lease ttl ${lease_ttl}s, checkpoint every $ckpt_every updates)"
 ok=1
