@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"podmedic/internal/jsstore"
@@ -27,25 +28,65 @@ type JetStreamStore struct {
 	// Fence, if set, must report true for a write, removal or set-aside
 	// to start (ErrFenced otherwise).
 	Fence func() bool
-	// Timeout bounds one operation; 0 means 20 s.
-	Timeout time.Duration
+	// ReadTimeout bounds a listing or a read; 0 means jsstore.OpTimeout.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a write, removal or set-aside; 0 means 5 s.
+	// The service waits for checkpoints on its update loop, so a store
+	// without a leader (a NATS node lost, the rest electing) must not
+	// hold training up for long: after a failed write, writes fail at
+	// once for Backoff (0: 15 s), counted as checkpoint errors, and
+	// training goes on.
+	WriteTimeout, Backoff time.Duration
+
+	mu        sync.Mutex
+	failUntil time.Time
 }
+
+// ErrStoreUnavailable: a write refused at once because a recent one
+// failed (see JetStreamStore.Backoff).
+var ErrStoreUnavailable = errors.New("learner: checkpoint store unavailable")
 
 var _ CheckpointStore = (*JetStreamStore)(nil)
 
 func (j *JetStreamStore) ctx() (context.Context, context.CancelFunc) {
-	t := j.Timeout
+	t := j.ReadTimeout
 	if t <= 0 {
 		t = jsstore.OpTimeout
 	}
 	return context.WithTimeout(context.Background(), t)
 }
 
-func (j *JetStreamStore) fenced() error {
+// writeCtx checks the fence and the back-off, then bounds one write.
+func (j *JetStreamStore) writeCtx() (context.Context, context.CancelFunc, error) {
 	if j.Fence != nil && !j.Fence() {
-		return ErrFenced
+		return nil, nil, ErrFenced
 	}
-	return nil
+	j.mu.Lock()
+	until := j.failUntil
+	j.mu.Unlock()
+	if left := time.Until(until); left > 0 {
+		return nil, nil, fmt.Errorf("%w: a write failed, next attempt in %s", ErrStoreUnavailable, left.Round(time.Second))
+	}
+	t := j.WriteTimeout
+	if t <= 0 {
+		t = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t)
+	return ctx, cancel, nil
+}
+
+// wrote records a write's outcome for the back-off.
+func (j *JetStreamStore) wrote(err error) error {
+	if err != nil && !errors.Is(err, jsstore.ErrTooLarge) {
+		b := j.Backoff
+		if b <= 0 {
+			b = 15 * time.Second
+		}
+		j.mu.Lock()
+		j.failUntil = time.Now().Add(b)
+		j.mu.Unlock()
+	}
+	return err
 }
 
 // info maps a name to the object it means.
@@ -103,13 +144,13 @@ func (j *JetStreamStore) Write(name string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	if err := j.fenced(); err != nil {
+	ctx, cancel, err := j.writeCtx()
+	if err != nil {
 		return fmt.Errorf("write checkpoint %s: %w", j.Location(name), err)
 	}
-	ctx, cancel := j.ctx()
 	defer cancel()
 	if _, err := j.Checkpoints.Put(ctx, in.Epoch, in.Version, data); err != nil {
-		return fmt.Errorf("write checkpoint: %w", err)
+		return j.wrote(fmt.Errorf("write checkpoint: %w", err))
 	}
 	return nil
 }
@@ -120,12 +161,12 @@ func (j *JetStreamStore) Remove(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := j.fenced(); err != nil {
+	ctx, cancel, err := j.writeCtx()
+	if err != nil {
 		return fmt.Errorf("remove checkpoint %s: %w", j.Location(name), err)
 	}
-	ctx, cancel := j.ctx()
 	defer cancel()
-	return j.Checkpoints.Remove(ctx, in)
+	return j.wrote(j.Checkpoints.Remove(ctx, in))
 }
 
 // SetAside implements CheckpointStore: the bytes are kept under
@@ -135,14 +176,14 @@ func (j *JetStreamStore) SetAside(name, suffix string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := j.fenced(); err != nil {
+	ctx, cancel, err := j.writeCtx()
+	if err != nil {
 		return "", fmt.Errorf("set checkpoint %s aside: %w", j.Location(name), err)
 	}
-	ctx, cancel := j.ctx()
 	defer cancel()
 	to, err := j.Checkpoints.SetAside(ctx, in, suffix)
 	if err != nil {
-		return "", err
+		return "", j.wrote(err)
 	}
 	return j.Location(to), nil
 }

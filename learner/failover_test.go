@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -367,4 +368,61 @@ func scrape(t *testing.T, srv *httptest.Server, name, match string) float64 {
 		}
 	}
 	return sum
+}
+
+// A JetStream checkpoint store that cannot write (its server is down)
+// fails a write within WriteTimeout, then refuses writes at once for
+// Backoff, so the update loop is held up once, not at every checkpoint;
+// afterwards it writes again.
+func TestJetStreamStoreBacksOff(t *testing.T) {
+	dir := t.TempDir()
+	ns, err := natsserver.Start(natsserver.Config{Port: -1, JetStreamDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ns.Addr().(*net.TCPAddr).Port
+	nc, err := nats.Connect(ns.ClientURL(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := jsstore.CreateCheckpoints(context.Background(), js, "t", jsstore.CheckpointConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &learner.JetStreamStore{Checkpoints: ck, Epoch: 3, WriteTimeout: 300 * time.Millisecond, Backoff: time.Second}
+	if err := st.Write(learner.CheckpointName(1), []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	start := time.Now()
+	if err := st.Write(learner.CheckpointName(2), []byte("two")); err == nil {
+		t.Fatal("write with the server down succeeded")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("a failed write took %s, want about the 300ms write timeout", d)
+	}
+	ns2, err := natsserver.Start(natsserver.Config{Port: port, JetStreamDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { ns2.Shutdown(); ns2.WaitForShutdown() }()
+	waitFor(t, "the reconnection", 5*time.Second, nc.IsConnected)
+	start = time.Now()
+	if err := st.Write(learner.CheckpointName(2), []byte("two")); !errors.Is(err, learner.ErrStoreUnavailable) || time.Since(start) > 50*time.Millisecond {
+		t.Fatalf("write during the back-off: %v after %s, want ErrStoreUnavailable at once", err, time.Since(start))
+	}
+	waitFor(t, "writes after the back-off", 10*time.Second, func() bool { return st.Write(learner.CheckpointName(2), []byte("two")) == nil })
+	names, err := st.List()
+	if err != nil || len(names) != 2 || names[1] != "e00000000000000000003-v00000000000000000002" {
+		t.Fatalf("stored %v (%v)", names, err)
+	}
+	if data, err := st.Read(learner.CheckpointName(2)); err != nil || string(data) != "two" {
+		t.Fatalf("read back %q: %v", data, err)
+	}
 }
