@@ -30,12 +30,13 @@ type JetStreamStore struct {
 	Fence func() bool
 	// ReadTimeout bounds a listing or a read; 0 means jsstore.OpTimeout.
 	ReadTimeout time.Duration
-	// WriteTimeout bounds a write, removal or set-aside; 0 means 5 s.
+	// WriteTimeout bounds a write, removal or set-aside; 0 means 3 s.
 	// The service waits for checkpoints on its update loop, so a store
-	// without a leader (a NATS node lost, the rest electing) must not
-	// hold training up for long: after a failed write, writes fail at
-	// once for Backoff (0: 15 s), counted as checkpoint errors, and
-	// training goes on.
+	// without a leader (a NATS node lost, the rest electing one: 4 to
+	// 9 s) must not hold training up for long: after a failed write,
+	// writes fail at once for Backoff (0: 5 s), counted as checkpoint
+	// errors, and training goes on. A crash then loses the updates since
+	// the last checkpoint that got through.
 	WriteTimeout, Backoff time.Duration
 
 	mu        sync.Mutex
@@ -69,7 +70,7 @@ func (j *JetStreamStore) writeCtx() (context.Context, context.CancelFunc, error)
 	}
 	t := j.WriteTimeout
 	if t <= 0 {
-		t = 5 * time.Second
+		t = 3 * time.Second
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t)
 	return ctx, cancel, nil
@@ -80,7 +81,7 @@ func (j *JetStreamStore) wrote(err error) error {
 	if err != nil && !errors.Is(err, jsstore.ErrTooLarge) {
 		b := j.Backoff
 		if b <= 0 {
-			b = 15 * time.Second
+			b = 5 * time.Second
 		}
 		j.mu.Lock()
 		j.failUntil = time.Now().Add(b)

@@ -321,8 +321,9 @@ say "an actor's credentials cannot publish weights nor read the store"
 step="nats node"
 # The worst node to lose: the one leading the lease's stream, so that no
 # renewal gets through until the others elect a new leader.
-lease_leader="$(curl -fsS --max-time 3 "http://127.0.0.1:$PODMEDIC_NATS_MONITOR_PORT/jsz?accounts=true&streams=true" |
-	awk -v s="\"KV_podmedic-$run-lease\"" 'index($0, s) { f = 1 } f && /"leader"/ { gsub(/[",]/, "", $2); print $2; exit }')"
+curl -fsS --max-time 3 -o "$work/jsz.json" "http://127.0.0.1:$PODMEDIC_NATS_MONITOR_PORT/jsz?accounts=true&streams=true" ||
+	fail "no JetStream report from nats-1's monitoring port"
+lease_leader="$(awk -v s="\"KV_podmedic-$run-lease\"" 'index($0, s) { f = 1 } f && /"leader"/ && !done { gsub(/[",]/, "", $2); print $2; done = 1 }' "$work/jsz.json")"
 [[ "$lease_leader" == nats-[123] ]] || fail "no leader found for the lease stream (got '$lease_leader')"
 epoch_before="$(metric "$act" podmedic_learner_lease_epoch)"
 killed_at="$(date +%T.%3N)"
@@ -341,6 +342,10 @@ dc start "$lease_leader" >/dev/null 2>&1 || fail "restart $lease_leader failed"
 node_ready() { docker exec "$(container "$lease_leader")" /podmedic healthcheck --quiet --url 'http://127.0.0.1:8222/healthz?js-enabled-only=true' >/dev/null 2>&1; }
 wait_until 60 "$lease_leader back with JetStream" node_ready
 node_gap_ms="$(max_gap "$killed_at" 30)"
+# The store is whole again once the active learner has written a new
+# checkpoint: from here on a crash loses at most one interval.
+back_ckpt="$(metric "$act" podmedic_learner_checkpoint_version)"
+wait_until 60 "a checkpoint of $act after $lease_leader came back" above "$act" podmedic_learner_checkpoint_version "$back_ckpt"
 say "training went on with 4 actors; lease $moved; longest pause between weights broadcasts in the 30 s after the kill: $(secs "$node_gap_ms") s; $lease_leader back"
 
 step="kill learner"
