@@ -15,8 +15,12 @@
 //     expires and a standby's Create succeeds. The revision of that Create
 //     is the new holder's epoch, so epochs rise with every takeover.
 //
+// Elector campaigns for the lease and runs a caller's function while it is
+// held; Uploader stores snapshots from a goroutine of the caller's, so
+// that a slow store never holds up training.
+//
 // Buckets are named after the run (podmedic-<run>-policies, -checkpoints,
 // -lease) and replicated 3 times on a cluster, once on a single server.
 // The package stores bytes: it never decodes snapshots or checkpoints, and
-// it starts no goroutine except in Elector.Run.
+// it starts no goroutine except Elector.Run's renewer, which Run waits for.
 package jsstore
