@@ -22,7 +22,7 @@ import (
 // Defaults of `podmedic train` (and so `make run`): sized to finish in a
 // few minutes on a 2-core laptop.
 const (
-	defaultTrainSteps   = 2_000_000
+	defaultTrainSteps   = 5_000_000
 	defaultTrainActors  = 2
 	defaultTrainEnvs    = 8
 	defaultTrainHorizon = 64

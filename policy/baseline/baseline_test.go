@@ -253,6 +253,10 @@ func TestRunbookRules(t *testing.T) {
 			o[envsim.ObsSinceRollout], o[envsim.ObsCrashedUpdated], o[envsim.ObsCrashed] = 0.1, 0.1, 0.1
 			o[envsim.ObsRestarts] = 2.0 / envsim.RestartScale
 		}, envsim.ActionRollback},
+		{"memory near the limit after a release", func(o []float32) {
+			steady(o)
+			o[envsim.ObsSinceRollout], o[envsim.ObsMemoryMax] = 0.3, 0.93
+		}, envsim.ActionRollback},
 		{"leaking release", func(o []float32) {
 			steady(o)
 			o[envsim.ObsSinceRollout], o[envsim.ObsOOMKilled] = 0.3, 0.1

@@ -48,9 +48,9 @@ func DefaultRunbookConfig() RunbookConfig {
 // the cluster shows. In order, the first rule that fires:
 //
 //  1. roll back when a recent rollout's pods fail requests, crash-loop
-//     (a container restarted twice, not one killed container), or are
-//     OOM-killed (a leak), unless the current revision is its own
-//     rollback;
+//     (a container restarted twice, not one killed container), or leak
+//     (OOM-killed, or memory near the limit), unless the current revision
+//     is its own rollback;
 //  2. delete a pod that crash-loops with a long back-off, or that sits on
 //     a NotReady node (its replacement starts at once instead of after the
 //     300 s eviction);
@@ -115,10 +115,12 @@ func (r *Runbook) Act(obs []float32) int {
 	want := r.scale(obs, count(envsim.ObsReady))
 	recent := float64(since)*envsim.RolloutHorizonSteps < float64(r.cfg.RollbackWindowSteps)
 	// A bad revision: its pods fail requests, crash-loop (a single killed
-	// container is not evidence), or are OOM-killed (a leak).
+	// container is not evidence), or leak: OOM-killed, or near their
+	// memory limit, with the new revision on most pods.
+	leaking := obs[envsim.ObsUpdated] > 0.5 &&
+		(count(envsim.ObsOOMKilled) > 0 || float64(obs[envsim.ObsMemoryMax]) > r.cfg.RestartMemory)
 	badRevision := float64(obs[envsim.ObsErrorUpdated]) > r.cfg.RollbackErrorRate ||
-		(count(envsim.ObsCrashedUpdated) > 0 && restartCount(obs) >= 2) ||
-		(count(envsim.ObsOOMKilled) > 0 && obs[envsim.ObsUpdated] > 0.5)
+		(count(envsim.ObsCrashedUpdated) > 0 && restartCount(obs) >= 2) || leaking
 	switch {
 	case recent && !r.ownRollout && badRevision:
 		r.rolledBack = true
