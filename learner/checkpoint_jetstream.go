@@ -28,16 +28,17 @@ type JetStreamStore struct {
 	// Fence, if set, must report true for a write, removal or set-aside
 	// to start (ErrFenced otherwise).
 	Fence func() bool
-	// ReadTimeout bounds a listing or a read; 0 means jsstore.OpTimeout.
-	ReadTimeout time.Duration
+	// ReadTimeout bounds a listing or a read; 0 means 5 s.
 	// WriteTimeout bounds a write, removal or set-aside; 0 means 3 s.
-	// The service waits for checkpoints on its update loop, so a store
-	// without a leader (a NATS node lost, the rest electing one: 4 to
-	// 9 s) must not hold training up for long: after a failed write,
-	// writes fail at once for Backoff (0: 5 s), counted as checkpoint
-	// errors, and training goes on. A crash then loses the updates since
-	// the last checkpoint that got through.
-	WriteTimeout, Backoff time.Duration
+	// The service writes, reads back and prunes checkpoints on its update
+	// loop, so a store without a leader (a NATS node lost, the rest
+	// electing one: 4 to 9 s) must not hold training up for long: after
+	// an operation fails for want of the store, every operation fails at
+	// once for Backoff (0: 5 s), counted as checkpoint errors, and
+	// training goes on. A crash then loses the updates since the last
+	// checkpoint that got through. A resume that fails this way gives the
+	// lease up and a later term tries again (Failover).
+	ReadTimeout, WriteTimeout, Backoff time.Duration
 
 	mu        sync.Mutex
 	failUntil time.Time
@@ -49,12 +50,9 @@ var ErrStoreUnavailable = errors.New("learner: checkpoint store unavailable")
 
 var _ CheckpointStore = (*JetStreamStore)(nil)
 
-func (j *JetStreamStore) ctx() (context.Context, context.CancelFunc) {
-	t := j.ReadTimeout
-	if t <= 0 {
-		t = jsstore.OpTimeout
-	}
-	return context.WithTimeout(context.Background(), t)
+// readCtx checks the back-off, then bounds one listing or read.
+func (j *JetStreamStore) readCtx() (context.Context, context.CancelFunc, error) {
+	return j.opCtx(j.ReadTimeout, 5*time.Second)
 }
 
 // writeCtx checks the fence and the back-off, then bounds one write.
@@ -62,23 +60,27 @@ func (j *JetStreamStore) writeCtx() (context.Context, context.CancelFunc, error)
 	if j.Fence != nil && !j.Fence() {
 		return nil, nil, ErrFenced
 	}
+	return j.opCtx(j.WriteTimeout, 3*time.Second)
+}
+
+func (j *JetStreamStore) opCtx(t, def time.Duration) (context.Context, context.CancelFunc, error) {
 	j.mu.Lock()
 	until := j.failUntil
 	j.mu.Unlock()
 	if left := time.Until(until); left > 0 {
-		return nil, nil, fmt.Errorf("%w: a write failed, next attempt in %s", ErrStoreUnavailable, left.Round(time.Second))
+		return nil, nil, fmt.Errorf("%w: an operation failed, next attempt in %s", ErrStoreUnavailable, left.Round(time.Second))
 	}
-	t := j.WriteTimeout
 	if t <= 0 {
-		t = 3 * time.Second
+		t = def
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), t)
 	return ctx, cancel, nil
 }
 
-// wrote records a write's outcome for the back-off.
-func (j *JetStreamStore) wrote(err error) error {
-	if err != nil && !errors.Is(err, jsstore.ErrTooLarge) {
+// outcome records an operation's outcome for the back-off: answers about
+// the data (not found, corrupt, too large) say the store is there.
+func (j *JetStreamStore) outcome(err error) error {
+	if err != nil && !errors.Is(err, jsstore.ErrTooLarge) && !errors.Is(err, jsstore.ErrNotFound) && !errors.Is(err, jsstore.ErrCorrupt) {
 		b := j.Backoff
 		if b <= 0 {
 			b = 5 * time.Second
@@ -104,11 +106,14 @@ func (j *JetStreamStore) info(name string) (jsstore.CheckpointInfo, error) {
 
 // List implements CheckpointStore: (epoch, version) order, oldest first.
 func (j *JetStreamStore) List() ([]string, error) {
-	ctx, cancel := j.ctx()
+	ctx, cancel, err := j.readCtx()
+	if err != nil {
+		return nil, fmt.Errorf("list checkpoints: %w", err)
+	}
 	defer cancel()
 	infos, err := j.Checkpoints.List(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("list checkpoints: %w", err)
+		return nil, j.outcome(fmt.Errorf("list checkpoints: %w", err))
 	}
 	names := make([]string, len(infos))
 	for i, in := range infos {
@@ -124,9 +129,13 @@ func (j *JetStreamStore) Read(name string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := j.ctx()
+	ctx, cancel, err := j.readCtx()
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint %s: %w", j.Location(name), err)
+	}
 	defer cancel()
 	data, err := j.Checkpoints.Get(ctx, in)
+	err = j.outcome(err)
 	switch {
 	case errors.Is(err, jsstore.ErrCorrupt):
 		return nil, fmt.Errorf("read checkpoint %s: %w: %w", j.Location(name), ErrCorrupt, err)
@@ -151,7 +160,7 @@ func (j *JetStreamStore) Write(name string, data []byte) error {
 	}
 	defer cancel()
 	if _, err := j.Checkpoints.Put(ctx, in.Epoch, in.Version, data); err != nil {
-		return j.wrote(fmt.Errorf("write checkpoint: %w", err))
+		return j.outcome(fmt.Errorf("write checkpoint: %w", err))
 	}
 	return nil
 }
@@ -167,7 +176,7 @@ func (j *JetStreamStore) Remove(name string) error {
 		return fmt.Errorf("remove checkpoint %s: %w", j.Location(name), err)
 	}
 	defer cancel()
-	return j.wrote(j.Checkpoints.Remove(ctx, in))
+	return j.outcome(j.Checkpoints.Remove(ctx, in))
 }
 
 // SetAside implements CheckpointStore: the bytes are kept under
@@ -184,7 +193,7 @@ func (j *JetStreamStore) SetAside(name, suffix string) (string, error) {
 	defer cancel()
 	to, err := j.Checkpoints.SetAside(ctx, in, suffix)
 	if err != nil {
-		return "", j.wrote(err)
+		return "", j.outcome(err)
 	}
 	return j.Location(to), nil
 }

@@ -370,10 +370,11 @@ func scrape(t *testing.T, srv *httptest.Server, name, match string) float64 {
 	return sum
 }
 
-// A JetStream checkpoint store that cannot write (its server is down)
-// fails a write within WriteTimeout, then refuses writes at once for
-// Backoff, so the update loop is held up once, not at every checkpoint;
-// afterwards it writes again.
+// A JetStream checkpoint store that cannot write or read (its server is
+// down) fails a write within WriteTimeout, a read within ReadTimeout,
+// then refuses every operation at once for Backoff, so the update loop is
+// held up once, not at every checkpoint, read-back and prune; afterwards
+// it works again. A checkpoint not found is an answer, not an outage.
 func TestJetStreamStoreBacksOff(t *testing.T) {
 	dir := t.TempDir()
 	ns, err := natsserver.Start(natsserver.Config{Port: -1, JetStreamDir: dir})
@@ -398,6 +399,12 @@ func TestJetStreamStoreBacksOff(t *testing.T) {
 	if err := st.Write(learner.CheckpointName(1), []byte("one")); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := st.Read(learner.CheckpointName(9)); err == nil {
+		t.Fatal("read a checkpoint never written")
+	}
+	if names, err := st.List(); err != nil || len(names) != 1 {
+		t.Fatalf("after a read of a missing checkpoint, listed %v (%v); want one and no back-off", names, err)
+	}
 	ns.Shutdown()
 	ns.WaitForShutdown()
 	start := time.Now()
@@ -406,6 +413,15 @@ func TestJetStreamStoreBacksOff(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Fatalf("a failed write took %s, want about the 300ms write timeout", d)
+	}
+	rd := &learner.JetStreamStore{Checkpoints: ck, Epoch: 3, ReadTimeout: 300 * time.Millisecond, Backoff: time.Hour}
+	start = time.Now()
+	if _, err := rd.Read(learner.CheckpointName(1)); err == nil || errors.Is(err, learner.ErrStoreUnavailable) || time.Since(start) > time.Second {
+		t.Fatalf("read with the server down: %v after %s, want a failure within about the 300ms read timeout", err, time.Since(start))
+	}
+	start = time.Now()
+	if _, err := rd.List(); !errors.Is(err, learner.ErrStoreUnavailable) || time.Since(start) > 50*time.Millisecond {
+		t.Fatalf("listing after a failed read: %v after %s, want ErrStoreUnavailable at once", err, time.Since(start))
 	}
 	ns2, err := natsserver.Start(natsserver.Config{Port: port, JetStreamDir: dir})
 	if err != nil {
