@@ -54,42 +54,14 @@ func CreateCheckpoints(ctx context.Context, js jetstream.JetStream, run string, 
 	if err := checkRun(run); err != nil {
 		return nil, err
 	}
-	def := DefaultCheckpointConfig()
-	if cfg.Keep == 0 {
-		cfg.Keep = def.Keep
-	}
-	if cfg.MaxBytes == 0 {
-		cfg.MaxBytes = def.MaxBytes
-	}
-	if cfg.Replicas == 0 {
-		cfg.Replicas = DefaultReplicas(js.Conn())
-	}
-	switch {
-	case cfg.Keep < 1:
-		return nil, fmt.Errorf("jsstore: checkpoint store: keep %d, want >= 1", cfg.Keep)
-	case cfg.MaxBytes < 1<<20:
-		return nil, fmt.Errorf("jsstore: checkpoint store: max bytes %d, want >= 1 MiB", cfg.MaxBytes)
-	}
-	if err := checkReplicas(cfg.Replicas); err != nil {
-		return nil, err
-	}
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	obs, err := openObjects(ctx, js, jetstream.ObjectStoreConfig{
-		Bucket: checkpointsBucket(run), Description: "podmedic learner checkpoints of run " + run,
-		MaxBytes: cfg.MaxBytes, Replicas: cfg.Replicas, Storage: jetstream.FileStorage,
-	}, true)
+	objs, got, err := openStore(ctx, js, storeKind{
+		bucket: checkpointsBucket(run), description: "podmedic learner checkpoints of run " + run,
+		what: "checkpoint", spare: 1,
+	}, storeConfig(cfg), storeConfig(DefaultCheckpointConfig()), true)
 	if err != nil {
 		return nil, err
 	}
-	c := &Checkpoints{objs: objects{obs: obs, bucket: checkpointsBucket(run), what: "checkpoint"}, keep: cfg.Keep}
-	limit, err := bucketLimit(ctx, obs)
-	if err != nil {
-		return nil, err
-	}
-	if limit > 0 {
-		c.objs.maxObject = limit / int64(cfg.Keep+1)
-	}
+	c := &Checkpoints{objs: objs, keep: got.Keep}
 	return c, nil
 }
 

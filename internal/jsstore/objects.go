@@ -32,6 +32,67 @@ type objects struct {
 	maxObject int64
 }
 
+// storeConfig is what CheckpointConfig and PolicyConfig have in common.
+type storeConfig struct {
+	Keep     int
+	MaxBytes int64
+	Replicas int
+}
+
+// storeKind names a store of a run: its bucket, description, what its
+// objects are called in errors, and how many objects beyond Keep its
+// bucket must hold room for.
+type storeKind struct {
+	bucket, description, what string
+	spare                     int
+}
+
+// openStore fills cfg's zero fields from def (Replicas from the
+// connection), checks it, and binds to the kind's bucket (creating it if
+// create is set). A store opened to create also bounds one object to the
+// bucket's limit over Keep+spare. It returns the objects and the filled
+// config.
+func openStore(ctx context.Context, js jetstream.JetStream, kind storeKind, cfg, def storeConfig, create bool) (objects, storeConfig, error) {
+	if cfg.Keep == 0 {
+		cfg.Keep = def.Keep
+	}
+	if cfg.MaxBytes == 0 {
+		cfg.MaxBytes = def.MaxBytes
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = DefaultReplicas(js.Conn())
+	}
+	switch {
+	case cfg.Keep < 1:
+		return objects{}, cfg, fmt.Errorf("jsstore: bucket %s: keep %d, want >= 1", kind.bucket, cfg.Keep)
+	case cfg.MaxBytes < 1<<20:
+		return objects{}, cfg, fmt.Errorf("jsstore: bucket %s: max bytes %d, want >= 1 MiB", kind.bucket, cfg.MaxBytes)
+	}
+	if err := checkReplicas(cfg.Replicas); err != nil {
+		return objects{}, cfg, err
+	}
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
+	obs, err := openObjects(ctx, js, jetstream.ObjectStoreConfig{
+		Bucket: kind.bucket, Description: kind.description,
+		MaxBytes: cfg.MaxBytes, Replicas: cfg.Replicas, Storage: jetstream.FileStorage,
+	}, create)
+	if err != nil {
+		return objects{}, cfg, err
+	}
+	o := objects{obs: obs, bucket: kind.bucket, what: kind.what}
+	if create {
+		limit, err := bucketLimit(ctx, obs)
+		if err != nil {
+			return objects{}, cfg, err
+		}
+		if limit > 0 {
+			o.maxObject = limit / int64(cfg.Keep+kind.spare)
+		}
+	}
+	return o, cfg, nil
+}
+
 // put stores data under name with meta. It is visible to readers only once
 // its last chunk and then its metadata are stored.
 func (o *objects) put(ctx context.Context, name string, meta map[string]string, data []byte) (*jetstream.ObjectInfo, error) {

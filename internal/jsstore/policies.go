@@ -79,44 +79,14 @@ func openPolicies(ctx context.Context, js jetstream.JetStream, run string, cfg P
 	if err := checkRun(run); err != nil {
 		return nil, err
 	}
-	def := DefaultPolicyConfig()
-	if cfg.Keep == 0 {
-		cfg.Keep = def.Keep
-	}
-	if cfg.MaxBytes == 0 {
-		cfg.MaxBytes = def.MaxBytes
-	}
-	if cfg.Replicas == 0 {
-		cfg.Replicas = DefaultReplicas(js.Conn())
-	}
-	switch {
-	case cfg.Keep < 1:
-		return nil, fmt.Errorf("jsstore: policy store: keep %d, want >= 1", cfg.Keep)
-	case cfg.MaxBytes < 1<<20:
-		return nil, fmt.Errorf("jsstore: policy store: max bytes %d, want >= 1 MiB", cfg.MaxBytes)
-	}
-	if err := checkReplicas(cfg.Replicas); err != nil {
-		return nil, err
-	}
-	ctx, cancel := withTimeout(ctx)
-	defer cancel()
-	obs, err := openObjects(ctx, js, jetstream.ObjectStoreConfig{
-		Bucket: policiesBucket(run), Description: "podmedic policy snapshots of run " + run,
-		MaxBytes: cfg.MaxBytes, Replicas: cfg.Replicas, Storage: jetstream.FileStorage,
-	}, create)
+	objs, got, err := openStore(ctx, js, storeKind{
+		bucket: policiesBucket(run), description: "podmedic policy snapshots of run " + run,
+		what: "snapshot", spare: 2,
+	}, storeConfig(cfg), storeConfig(DefaultPolicyConfig()), create)
 	if err != nil {
 		return nil, err
 	}
-	p := &Policies{objs: objects{obs: obs, bucket: policiesBucket(run), what: "snapshot"}, keep: cfg.Keep}
-	if create {
-		limit, err := bucketLimit(ctx, obs)
-		if err != nil {
-			return nil, err
-		}
-		if limit > 0 {
-			p.objs.maxObject = limit / int64(cfg.Keep+2)
-		}
-	}
+	p := &Policies{objs: objs, keep: got.Keep}
 	return p, nil
 }
 
