@@ -41,13 +41,7 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	maxAhead := fs.Int("max-ahead", d.MaxAhead, "async: rollouts published per policy version before waiting for the next (backpressure)")
 	httpAddr := fs.String("http", "", "address of this actor's /metrics (e.g. 0.0.0.0:9091 in a container; empty disables)")
 	logLevel := fs.String("log-level", "info", "log level (trace, debug, info, warn, error)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if err := nf.validate(); err != nil {
+	if err := nf.parse(fs, args); err != nil {
 		return err
 	}
 	if err := checkListenAddr("http", *httpAddr); err != nil {

@@ -31,13 +31,7 @@ func runLearner(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	logLevel := fs.String("log-level", "info", "log level (trace, debug, info, warn, error)")
 	var jf jetstreamFlags
 	jf.register(fs)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if err := nf.validate(); err != nil {
+	if err := nf.parse(fs, args); err != nil {
 		return err
 	}
 	if err := checkListenAddr("http", *httpAddr); err != nil {

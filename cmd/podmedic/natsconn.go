@@ -49,6 +49,18 @@ func (n *natsFlags) validate() error {
 	return nil
 }
 
+// parse parses a command's flags, which include n's, refusing positional
+// arguments and inconsistent connection flags.
+func (n *natsFlags) parse(fs *flag.FlagSet, args []string) error {
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := noArgs(fs); err != nil {
+		return err
+	}
+	return n.validate()
+}
+
 // connectLogInterval bounds the lines about failed connection attempts
 // (one attempt every 0.5-1.5 s while NATS is down): the first at once,
 // then one per interval with the number left out.

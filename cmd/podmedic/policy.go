@@ -49,13 +49,7 @@ func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		version = fs.String("version", "latest", "the version to pull: a number, latest or best")
 		out = fs.String("out", "", "file to write the snapshot to (required)")
 	}
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if err := nf.validate(); err != nil {
+	if err := nf.parse(fs, args); err != nil {
 		return err
 	}
 	if err := protocol.ValidateRunName(*run); err != nil {

@@ -31,13 +31,7 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	duration := fs.Duration("duration", 0, "stop after this long; 0 watches until interrupted")
 	quiet := fs.Bool("quiet", false, "print the summary only")
 	tryPublish := fs.Bool("try-publish", false, "first publish a message on the weights subject with these credentials, and report whether the server refused it")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if err := noArgs(fs); err != nil {
-		return err
-	}
-	if err := nf.validate(); err != nil {
+	if err := nf.parse(fs, args); err != nil {
 		return err
 	}
 	subj, err := protocol.NewSubjects(*run)
