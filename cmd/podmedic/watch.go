@@ -63,10 +63,14 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		log.Warn("nats async error", "error", err)
 	})
 	lim := protocol.SnapshotLimits()
+	// The subscription's callbacks run on nats.go's goroutine, the rest of
+	// this function on the caller's: out serialises their writes, and once
+	// it is closed a late callback prints nothing after the summary.
+	out := &closingWriter{w: stdout}
 	sub, err := nc.Subscribe(subj.Weights, func(m *nats.Msg) {
 		line := w.observe(m.Data, lim, time.Now())
 		if !*quiet {
-			fmt.Fprintln(stdout, line)
+			out.println(line)
 		}
 	})
 	if err != nil {
@@ -85,10 +89,10 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		select {
 		case err := <-denied:
 			refused = 1
-			fmt.Fprintf(stdout, "watch: publish to %s refused: %v\n", subj.Weights, err)
+			out.println(fmt.Sprintf("watch: publish to %s refused: %v", subj.Weights, err))
 		case <-time.After(2 * time.Second):
 			refused = 0
-			fmt.Fprintf(stdout, "watch: publish to %s accepted\n", subj.Weights)
+			out.println(fmt.Sprintf("watch: publish to %s accepted", subj.Weights))
 		case <-ctx.Done():
 		}
 	}
@@ -101,8 +105,31 @@ func runWatch(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := sub.Unsubscribe(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 		log.Warn("unsubscribe", "error", err)
 	}
-	fmt.Fprintln(stdout, w.summary(refused))
+	out.println(w.summary(refused))
+	out.close()
 	return nil
+}
+
+// closingWriter serialises lines from several goroutines onto one writer
+// and drops those that come after close.
+type closingWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (c *closingWriter) println(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		fmt.Fprintln(c.w, line)
+	}
+}
+
+func (c *closingWriter) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
 }
 
 // weightsWatch is what a subscriber saw of one run's weights.
