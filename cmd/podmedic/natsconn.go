@@ -66,6 +66,19 @@ func (n *natsFlags) parse(fs *flag.FlagSet, args []string) error {
 // then one per interval with the number left out.
 const connectLogInterval = 30 * time.Second
 
+// Client-side pings: nats.go's defaults (every 2 min, 2 outstanding) leave
+// a client whose server vanished without closing the connection (a
+// partitioned host, a frozen node) writing into a dead socket for 4
+// minutes or more, and what it publishes then is lost. With a ping every
+// pingInterval and at most maxPingsOut unanswered, the client notices in
+// 6 to 9 s, fails over to another node of the cluster, and keeps what it
+// publishes meanwhile in its reconnect buffer; the shipped server config
+// finds vanished clients the same way (ping_interval 3s, ping_max 3).
+const (
+	pingInterval = 3 * time.Second
+	maxPingsOut  = 2
+)
+
 // connect dials NATS with an unlimited reconnect budget (a learner or actor
 // outlives a server restart), logging disconnects, failed attempts (rate
 // limited) and reconnects, each naming the URL. It keeps retrying the
@@ -79,6 +92,8 @@ func (n *natsFlags) connect(name string, log hclog.Logger, onReconnect func()) (
 		nats.ReconnectJitter(250*time.Millisecond, time.Second),
 		nats.RetryOnFailedConnect(true),
 		nats.ReconnectBufSize(32 << 20),
+		nats.PingInterval(pingInterval),
+		nats.MaxPingsOutstanding(maxPingsOut),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err == nil { // our own Close or Drain
 				log.Debug("nats connection closed")

@@ -408,6 +408,12 @@ say "partitioned $act: $sb active $(secs $part_active_ms) s later; on the bus, e
 act="$sb"
 wait_until 60 "4 actors connected to $act" connected_is "$act" 4
 
+# The cut-off actor's client notices the silent server within 9 s (its
+# pings, cmd/podmedic/natsconn.go) and keeps what it publishes from then on
+# in its reconnect buffer; a rollout it sends every SyncWait + WeightsTimeout
+# (7 s) while it hears nothing lands there at least once in 20 s. On its
+# return those rollouts, made with stale weights under a membership the
+# learner dropped after the heartbeat timeout, must be refused and counted.
 step="partition actor"
 victim="$(actor_ids | head -n 1)"
 stale() { metric "$act" podmedic_learner_rollouts_rejected_total; }
