@@ -173,7 +173,7 @@ func TestConnectNoticesASilentServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer nc.Close()
+	defer func() { nc.Close() }() // the last of the connections below
 	waitConnected(t, nc.IsConnected, true)
 	// Make sure the connection goes through the proxy, then freeze it.
 	viaProxy := f.url[:strings.Index(f.url, ",")]

@@ -44,6 +44,9 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 	for {
 		ok, err := l.TryAcquire(ctx)
 		if ctx.Err() != nil {
+			if ok { // acquired as we were told to stop: hand it back rather than let it expire
+				e.release(ctx, log)
+			}
 			return nil
 		}
 		if err != nil {
@@ -73,15 +76,20 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context, epoch 
 		if e.OnChange != nil {
 			e.OnChange(false, epoch)
 		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if rerr := l.Release(rctx); rerr != nil {
-			log.Warn("lease: release failed; it expires by itself", "error", rerr)
-		}
-		cancel()
+		e.release(ctx, log)
 		if ctx.Err() != nil || err != nil {
 			return err
 		}
 		log.Warn("lease: lost, back to standby", "epoch", epoch)
+	}
+}
+
+// release hands the lease back, even when ctx has ended, bounded at 5 s.
+func (e *Elector) release(ctx context.Context, log hclog.Logger) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := e.Lease.Release(rctx); err != nil {
+		log.Warn("lease: release failed; it expires by itself", "error", err)
 	}
 }
 
