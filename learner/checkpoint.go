@@ -1,8 +1,10 @@
 package learner
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	mrand "math/rand/v2"
 	"os"
 	"strings"
@@ -19,14 +21,19 @@ import (
 //     refuses to start (*NoValidCheckpointError) and moves nothing, so a
 //     restart cannot silently begin again at version 0; Fresh starts over
 //     after setting every checkpoint aside.
-//   - Every CheckpointEvery updates and at Close it writes a checkpoint,
-//     reads it back and decodes it: only then does it count as written
-//     (LastCheckpoint). A failed write leaves the previous checkpoints as
+//   - Every CheckpointEvery updates and at Close it writes a checkpoint
+//     and reads it back: only when the bytes read are the bytes written
+//     does it count as written (LastCheckpoint). The first checkpoint a
+//     service writes is also decoded back; later ones need not be, since
+//     the same encoder made them (a checkpoint takes a few ms and the
+//     default cadence is every 10 updates). A failed write leaves the previous checkpoints as
 //     they were; it is counted (podmedic_learner_checkpoint_errors_total),
 //     logged at most once a minute, and training goes on.
 //   - After a verified write it prunes: newest first, valid checkpoints are
 //     kept up to KeepCheckpoints, invalid ones are set aside, older ones
-//     removed. A broken file is never counted as kept.
+//     removed. A broken file is never counted as kept: each is read again,
+//     and decoded unless its checksum is that of bytes this service
+//     verified.
 //   - With every checkpoint it writes the policy snapshot (the bytes
 //     /v1/policy serves) to the store's snapshot location.
 
@@ -159,11 +166,31 @@ func (s *Service) readCheckpoint(name string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
+	return s.decodeCheckpoint(name, data)
+}
+
+// decodeCheckpoint decodes data, read from checkpoint name.
+func (s *Service) decodeCheckpoint(name string, data []byte) (*Checkpoint, error) {
 	ck, err := DecodeCheckpoint(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", s.store.Location(name), err)
 	}
 	return ck, nil
+}
+
+// checkCheckpoint reads checkpoint name and reports whether it is valid:
+// bytes this service wrote and verified (same checksum), or bytes that
+// decode.
+func (s *Service) checkCheckpoint(name string) error {
+	data, err := s.store.Read(name)
+	if err != nil {
+		return err
+	}
+	if sum, ok := s.verified[name]; ok && crc32.Checksum(data, castagnoli) == sum {
+		return nil
+	}
+	_, err = s.decodeCheckpoint(name, data)
+	return err
 }
 
 // resume finds the checkpoint to start from (nil: start fresh) as the
@@ -251,7 +278,7 @@ func (s *Service) checkpoint() (string, error) {
 		err = s.store.Write(name, data)
 	}
 	if err == nil {
-		err = s.verify(name, ck)
+		err = s.verify(name, ck, data)
 	}
 	if err != nil {
 		s.metrics.CheckpointErrors.Inc()
@@ -267,20 +294,35 @@ func (s *Service) checkpoint() (string, error) {
 	return where, nil
 }
 
-// verify reads checkpoint name back and checks it is ck; a copy that does
-// not decode is set aside.
-func (s *Service) verify(name string, ck *Checkpoint) error {
-	got, err := s.readCheckpoint(name)
-	if invalidCheckpoint(err) {
-		s.quarantine(name, err)
-	}
+// verify reads checkpoint name back and checks it holds data, the
+// encoding of ck (and, for this service's first checkpoint, that it
+// decodes to ck); a copy that does not decode is set aside. A verified
+// checkpoint's checksum is remembered for prune.
+func (s *Service) verify(name string, ck *Checkpoint, data []byte) error {
+	back, err := s.store.Read(name)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	if got.Version != ck.Version || got.EnvSteps != ck.EnvSteps || len(got.Params) != len(ck.Params) {
-		return fmt.Errorf("verify: read back version %d, %d env steps, %d params; wrote %d, %d, %d",
-			got.Version, got.EnvSteps, len(got.Params), ck.Version, ck.EnvSteps, len(ck.Params))
+	if !bytes.Equal(back, data) || len(s.verified) == 0 {
+		got, err := s.decodeCheckpoint(name, back)
+		if invalidCheckpoint(err) {
+			s.quarantine(name, err)
+		}
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		if got.Version != ck.Version || got.EnvSteps != ck.EnvSteps || len(got.Params) != len(ck.Params) {
+			return fmt.Errorf("verify: read back version %d, %d env steps, %d params; wrote %d, %d, %d",
+				got.Version, got.EnvSteps, len(got.Params), ck.Version, ck.EnvSteps, len(ck.Params))
+		}
+		if !bytes.Equal(back, data) {
+			return fmt.Errorf("verify: read back %d bytes that differ from the %d written", len(back), len(data))
+		}
 	}
+	if s.verified == nil {
+		s.verified = map[string]uint32{}
+	}
+	s.verified[name] = crc32.Checksum(data, castagnoli)
 	return nil
 }
 
@@ -299,13 +341,15 @@ func (s *Service) prune() {
 			if err := s.store.Remove(n); err != nil {
 				s.failLog.Warn("prune", "prune checkpoints failed", "error", err)
 			}
+			delete(s.verified, n)
 			continue
 		}
-		_, err := s.readCheckpoint(n)
+		err := s.checkCheckpoint(n)
 		switch {
 		case err == nil:
 			kept++
 		case invalidCheckpoint(err):
+			delete(s.verified, n)
 			s.quarantine(n, err)
 		default:
 			s.failLog.Warn("prune", "prune checkpoints: cannot read one", "error", err)

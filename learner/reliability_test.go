@@ -556,3 +556,82 @@ func TestPolicyIsOneSnapshotFormat(t *testing.T) {
 		t.Fatalf("the saved /v1/policy body as a snapshot file: %v, %v", w, err)
 	}
 }
+
+// flippingStore returns, while flip is set, every checkpoint it reads
+// with one byte changed: a store that does not keep what it was given.
+type flippingStore struct {
+	learner.DirStore
+	flip atomic.Bool
+}
+
+func (f *flippingStore) Read(name string) ([]byte, error) {
+	data, err := f.DirStore.Read(name)
+	if err == nil && f.flip.Load() && len(data) > 100 {
+		data = bytes.Clone(data)
+		data[len(data)/2] ^= 0x10
+	}
+	return data, err
+}
+
+// TestCheckpointVerifiedByTheBytes: a checkpoint counts as written only
+// when what is read back is what was written, also after the first
+// (which is decoded back as well): a store that changes one byte fails
+// every write, the last good checkpoint stays the last one, and nothing
+// a prune reads through it counts as kept.
+func TestCheckpointVerifiedByTheBytes(t *testing.T) {
+	dir := t.TempDir()
+	store := &flippingStore{DirStore: learner.DirStore{Dir: dir, SnapshotPath: filepath.Join(t.TempDir(), "policy.snapshot")}}
+	cfg := ckptConfig("")
+	cfg.Store = store
+	lnc, anc := startServer(t)
+	reg := prometheus.NewRegistry()
+	svc := openService(t, cfg, lnc, reg, nil)
+	train(t, svc, anc, 3)
+	if got := metric(t, reg, "podmedic_learner_checkpoints_kept"); got != 2 {
+		t.Fatalf("checkpoints kept %v, want 2", got)
+	}
+	store.flip.Store(true)
+	train(t, svc, anc, 4)
+	if got := metric(t, reg, "podmedic_learner_checkpoint_errors_total"); got != 1 {
+		t.Fatalf("checkpoint errors %v after a write read back changed, want 1", got)
+	}
+	if last, _ := svc.LastCheckpoint(); last.Version != 3 {
+		t.Fatalf("last checkpoint %+v, want still version 3", last)
+	}
+	store.flip.Store(false)
+	if err := svc.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ck, err := learner.LatestCheckpoint(dir); err != nil || ck.Version != 4 {
+		t.Fatalf("newest checkpoint on disk after Close: %v, %v; want version 4", ck, err)
+	}
+}
+
+// TestPruneRereadsKeptCheckpoints: a checkpoint this service wrote and
+// verified that is damaged on disk afterwards (same length, one byte
+// changed) is found by the next prune and set aside, not kept.
+func TestPruneRereadsKeptCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	cfg := ckptConfig(dir)
+	cfg.KeepCheckpoints = 3
+	lnc, anc := startServer(t)
+	reg := prometheus.NewRegistry()
+	svc := openService(t, cfg, lnc, reg, nil)
+	train(t, svc, anc, 2)
+	path := filepath.Join(dir, learner.CheckpointName(1))
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0x10
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	train(t, svc, anc, 3)
+	if got := metric(t, reg, "podmedic_learner_checkpoints_kept"); got != 2 {
+		t.Fatalf("checkpoints kept %v with version 1 damaged, want 2 (versions 2 and 3)", got)
+	}
+	if _, err := os.Stat(path + ".corrupt"); err != nil {
+		t.Fatalf("damaged checkpoint not set aside: %v", err)
+	}
+}

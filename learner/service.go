@@ -47,6 +47,7 @@ type Service struct {
 	asm           assembler
 	envSteps      int64 // consumed by updates
 	lastCkpt      uint64
+	verified      map[string]uint32 // checkpoint name -> CRC-32C of the bytes verify saw
 	segs          []ppo.Segment
 	scenarioMeans map[string]float64 // backs the per-scenario return gauge
 	progress      *ProgressWriter
