@@ -53,14 +53,17 @@ type Actor struct {
 	silenceWarned bool
 	nextWarn      time.Duration
 
-	weightsRequest []byte                           // encoded WeightsRequest naming this actor
-	incoming       atomic.Pointer[protocol.Weights] // newest broadcast not yet applied
-	notify         chan struct{}                    // signalled when incoming changes
-	buf            []byte
-	buffered       int // rollouts published while disconnected
-	envSteps       atomic.Int64
-	lastSeq        atomic.Uint64
-	curVer         atomic.Uint64
+	weightsRequest []byte        // encoded WeightsRequest naming this actor
+	inbox          inbox         // broadcasts not yet applied
+	notify         chan struct{} // signalled when the inbox changes
+	// again: pipelined mode, the weights in use are the first of a
+	// learner, so the next rollout is collected with them too.
+	again    bool
+	buf      []byte
+	buffered int // rollouts published while disconnected
+	envSteps atomic.Int64
+	lastSeq  atomic.Uint64
+	curVer   atomic.Uint64
 }
 
 // New builds an actor over envs (one VecEnv slot each) that talks over nc,
@@ -166,10 +169,12 @@ func (a *Actor) collect(ctx context.Context) error {
 		if err := a.waitConnected(ctx); err != nil {
 			return err
 		}
-		prev := a.version
-		a.applyIncoming()
-		if a.version != prev {
-			ahead = 0
+		if a.cfg.Mode != protocol.ModePipelined {
+			prev := a.version
+			a.applyIncoming()
+			if a.version != prev {
+				ahead = 0
+			}
 		}
 		version := a.version
 		r := a.col.collect(version)
@@ -187,6 +192,12 @@ func (a *Actor) collect(ctx context.Context) error {
 			return ctx.Err()
 		}
 		ahead++
+		if a.cfg.Mode == protocol.ModePipelined {
+			if err := a.waitSuccessor(ctx, version); err != nil {
+				return err
+			}
+			continue
+		}
 		if a.cfg.Mode == protocol.ModeSync || ahead >= a.cfg.MaxAhead {
 			if err := a.waitNewer(ctx, version); err != nil {
 				return err
@@ -270,14 +281,8 @@ func (a *Actor) onWeights(data []byte) {
 		a.rejectWeights(err)
 		return
 	}
-	for {
-		old := a.incoming.Load()
-		if old != nil && old.Epoch == w.Epoch && old.Version >= w.Version {
-			return
-		}
-		if a.incoming.CompareAndSwap(old, w) {
-			break
-		}
+	if !a.inbox.put(w) {
+		return
 	}
 	select {
 	case a.notify <- struct{}{}:
@@ -305,8 +310,10 @@ func (a *Actor) decodeWeights(data []byte) (*protocol.Weights, error) {
 }
 
 // applyIncoming switches to the newest broadcast weights, if acceptable.
-func (a *Actor) applyIncoming() {
-	w := a.incoming.Swap(nil)
+func (a *Actor) applyIncoming() { a.use(a.inbox.takeNewest()) }
+
+// use switches to w, if there is one and it is acceptable.
+func (a *Actor) use(w *protocol.Weights) {
 	if w == nil || !a.accepts(w) {
 		return
 	}
@@ -321,6 +328,9 @@ func (a *Actor) applyIncoming() {
 			a.retired = a.retired[1:]
 		}
 	}
+	// Pipelined: the first weights of a learner start its pipeline with
+	// a second rollout of the same version (protocol.ModePipelined).
+	a.again = !a.haveWeights || w.Epoch != a.epoch
 	a.haveWeights, a.epoch, a.version = true, w.Epoch, w.Version
 	a.curVer.Store(w.Version)
 	a.metrics.WeightsVersion.Set(float64(w.Version))
@@ -344,7 +354,7 @@ func (a *Actor) requestLatest(ctx context.Context) error {
 		a.rejectWeights(err)
 		return fmt.Errorf("latest weights: %w", err)
 	}
-	a.incoming.Store(w)
+	a.inbox.put(w)
 	a.applyIncoming()
 	return nil
 }
@@ -397,4 +407,124 @@ func (a *Actor) waitNewer(ctx context.Context, version uint64) error {
 			return nil
 		}
 	}
+}
+
+// waitSuccessor is pipelined mode's wait after a rollout collected with
+// version: the next rollout uses exactly version+1, the weights the
+// learner makes from the batch that rollout is part of, which it can
+// only broadcast once that rollout is in; so the actor collects one
+// version behind the learner, whatever the timing, and a seeded run is
+// reproducible. Two exceptions: after the first weights of a learner the
+// next rollout uses them again (that second rollout is what the learner
+// trains on while the actor waits for version+1, the pipeline), and
+// weights of a new learner (a restart) are taken at once. Like waitNewer,
+// after SyncWait without news it asks weights.latest and goes on with
+// whatever it has.
+func (a *Actor) waitSuccessor(ctx context.Context, version uint64) error {
+	if a.again {
+		a.again = false
+		a.use(a.inbox.takeNewEpoch(a.epoch))
+		return nil
+	}
+	epoch := a.epoch
+	timer := time.NewTimer(a.cfg.SyncWait)
+	defer timer.Stop()
+	for {
+		if w := a.inbox.takeNewEpoch(epoch); w != nil {
+			a.use(w)
+		} else {
+			a.use(a.inbox.take(epoch, version+1))
+		}
+		if a.version != version || a.epoch != epoch {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-a.notify:
+		case <-timer.C:
+			if err := a.requestLatest(ctx); err != nil {
+				a.log.Debug("latest weights unavailable", "error", err)
+			}
+			return nil
+		}
+	}
+}
+
+// inboxSize is how many broadcasts an actor keeps unapplied. Pipelined
+// mode needs the one after the version in use even when a later one has
+// arrived too (the learner can be that fast); more than two are never
+// needed there, and the other modes only look at the newest.
+const inboxSize = 4
+
+// inbox holds the newest broadcasts not yet applied, oldest first, in
+// the order the learner published them: onWeights (a NATS goroutine)
+// puts, the collection loop takes. Safe for concurrent use.
+type inbox struct {
+	mu sync.Mutex
+	w  []*protocol.Weights
+}
+
+// put adds w unless the newest held weights are of the same learner and
+// at least as new; it reports whether w was added.
+func (b *inbox) put(w *protocol.Weights) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n := len(b.w); n > 0 && b.w[n-1].Epoch == w.Epoch && b.w[n-1].Version >= w.Version {
+		return false
+	}
+	if len(b.w) == inboxSize {
+		b.w = append(b.w[:0], b.w[1:]...)
+	}
+	b.w = append(b.w, w)
+	return true
+}
+
+// takeNewest empties the inbox and returns the newest weights, or nil.
+func (b *inbox) takeNewest() *protocol.Weights {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.w) == 0 {
+		return nil
+	}
+	w := b.w[len(b.w)-1]
+	b.w = b.w[:0]
+	return w
+}
+
+// take returns the weights of epoch and version, dropping them and
+// everything older. If they are not there but newer ones of epoch are,
+// they will never come (a lost broadcast, or more than inboxSize arrived
+// at once), and it returns the newest instead, emptying the inbox. nil if
+// neither.
+func (b *inbox) take(epoch, version uint64) *protocol.Weights {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, w := range b.w {
+		if w.Epoch == epoch && w.Version == version {
+			b.w = append(b.w[:0], b.w[i+1:]...)
+			return w
+		}
+	}
+	if n := len(b.w); n > 0 && b.w[n-1].Epoch == epoch && b.w[n-1].Version > version {
+		w := b.w[n-1]
+		b.w = b.w[:0]
+		return w
+	}
+	return nil
+}
+
+// takeNewEpoch returns the newest weights of a learner other than epoch
+// (a restarted one) and empties the inbox; nil, leaving it as it is, if
+// there are none.
+func (b *inbox) takeNewEpoch(epoch uint64) *protocol.Weights {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(b.w)
+	if n == 0 || b.w[n-1].Epoch == epoch {
+		return nil
+	}
+	w := b.w[n-1]
+	b.w = b.w[:0]
+	return w
 }

@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -252,4 +253,85 @@ func TestWeightsAcceptance(t *testing.T) {
 		}
 		r.stop(t)
 	})
+}
+
+// TestPipelinedModeCollectsOneVersionBehind: a pipelined actor collects
+// its first two rollouts with the first weights of a learner, then each
+// with exactly the version after the previous one's, even when a later
+// version arrived at the same time (the learner can be that fast), so a
+// seeded run does not depend on timing. A lost broadcast is skipped as
+// soon as a later version is there; a restarted learner's weights start
+// again with two rollouts; and without news it re-asks after SyncWait
+// and sends a fresh rollout, as in sync mode.
+func TestPipelinedModeCollectsOneVersionBehind(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := newMemConn()
+		c.setLatest(weights(t, 0, 1))
+		r := start(t, testConfig(protocol.ModePipelined), c, 2)
+		versions := func() (out []uint64) {
+			synctest.Wait()
+			for _, r := range c.rollouts(t) {
+				out = append(out, r.PolicyEpoch*100+r.PolicyVersion)
+			}
+			return out
+		}
+		want := func(what string, w ...uint64) {
+			t.Helper()
+			if got := versions(); !slices.Equal(got, w) {
+				t.Fatalf("%s: rollouts with epoch*100+version %v, want %v", what, got, w)
+			}
+		}
+		want("start", 100, 100)
+		time.Sleep(time.Second)
+		want("no new version within SyncWait", 100, 100)
+		c.broadcast(subjects(t).Weights, weights(t, 1, 1))
+		c.broadcast(subjects(t).Weights, weights(t, 2, 1))
+		want("versions 1 and 2 at once", 100, 100, 101, 102)
+		c.broadcast(subjects(t).Weights, weights(t, 4, 1)) // 3 was lost
+		want("version 3 lost", 100, 100, 101, 102, 104)
+		c.broadcast(subjects(t).Weights, weights(t, 10, 2))
+		want("a restarted learner", 100, 100, 101, 102, 104, 210, 210)
+		c.broadcast(subjects(t).Weights, weights(t, 5, 1)) // the old learner, late
+		time.Sleep(4 * time.Second)
+		want("a retired learner's weights", 100, 100, 101, 102, 104, 210, 210)
+		c.setLatest(weights(t, 10, 2))
+		time.Sleep(time.Second) // SyncWait since the last rollout
+		want("SyncWait without news", 100, 100, 101, 102, 104, 210, 210, 210)
+		r.stop(t)
+	})
+}
+
+func TestInbox(t *testing.T) {
+	w := func(epoch, version uint64) *protocol.Weights {
+		return &protocol.Weights{Epoch: epoch, Version: version}
+	}
+	var b inbox
+	for v := uint64(1); v <= 6; v++ {
+		if !b.put(w(1, v)) {
+			t.Fatalf("version %d refused", v)
+		}
+	}
+	if b.put(w(1, 6)) || b.put(w(1, 2)) {
+		t.Fatal("an old version was taken")
+	}
+	if len(b.w) != inboxSize || b.w[0].Version != 3 {
+		t.Fatalf("inbox holds %d, oldest %d; want the newest %d", len(b.w), b.w[0].Version, inboxSize)
+	}
+	if got := b.take(1, 4); got == nil || got.Version != 4 || len(b.w) != 2 {
+		t.Fatalf("take(1, 4) = %v, %d left; want version 4 and the 2 newer", got, len(b.w))
+	}
+	if got := b.takeNewEpoch(1); got != nil {
+		t.Fatalf("takeNewEpoch(1) = %v with only epoch 1 held", got)
+	}
+	if got := b.take(1, 2); got == nil || got.Version != 6 || len(b.w) != 0 {
+		t.Fatalf("take(1, 2) = %v, %d left; want the newest (6): version 2 will never come", got, len(b.w))
+	}
+	if b.take(1, 7) != nil || b.takeNewest() != nil {
+		t.Fatal("something taken from an empty inbox")
+	}
+	b.put(w(1, 7))
+	b.put(w(2, 1))
+	if got := b.takeNewEpoch(1); got == nil || got.Epoch != 2 || len(b.w) != 0 {
+		t.Fatalf("takeNewEpoch(1) = %v, %d left; want epoch 2's weights and an empty inbox", got, len(b.w))
+	}
 }

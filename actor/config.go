@@ -70,7 +70,7 @@ func (c Config) Validate() error {
 	case protocol.ValidateRunName(c.Run) != nil:
 		return bad("run", "%v", protocol.ValidateRunName(c.Run))
 	case c.Mode.Validate() != nil:
-		return bad("mode", "want sync or async, got %q", c.Mode)
+		return bad("mode", "want %s, got %q", protocol.Modes, c.Mode)
 	case c.Horizon < 1 || c.Horizon > 4096:
 		return bad("horizon", "want 1..4096, got %d", c.Horizon)
 	case c.HeartbeatInterval <= 0:

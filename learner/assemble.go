@@ -21,6 +21,13 @@ type assembler struct {
 
 	pending []*protocol.Rollout
 	since   time.Time // when the first pending rollout arrived
+	// next holds, in pipelined mode, rollouts of actors that already have
+	// one in the batch: an actor's next rollout, collected with the
+	// version the batch is about to produce (or, after the first weights
+	// of a learner, with the same version), arrives before the update when
+	// the learner waits for a slower actor. take makes them the start of
+	// the next batch. At most one per actor.
+	next []*protocol.Rollout
 }
 
 // offer adds r, arriving at now, to the batch being built for policy
@@ -37,15 +44,18 @@ func (a *assembler) offer(r *protocol.Rollout, current, epoch uint64, now time.T
 		return protocol.ReasonFutureVersion, false
 	}
 	lag := current - r.PolicyVersion
-	if a.mode == protocol.ModeSync && lag != 0 || a.mode == protocol.ModeAsync && lag > a.maxLag {
+	switch {
+	case a.mode == protocol.ModeSync && lag != 0,
+		a.mode == protocol.ModePipelined && lag > 1,
+		a.mode == protocol.ModeAsync && lag > a.maxLag:
 		return protocol.ReasonStaleVersion, false
 	}
-	if a.mode == protocol.ModeSync {
-		for _, p := range a.pending {
-			if p.ActorID == r.ActorID {
-				return protocol.ReasonDuplicateVersion, false
-			}
+	if a.mode.Lockstep() && a.has(r.ActorID) {
+		if a.mode == protocol.ModeSync || a.hasNext(r.ActorID) || r.PolicyVersion < a.versionOf(r.ActorID) {
+			return protocol.ReasonDuplicateVersion, false
 		}
+		a.next = append(a.next, r)
+		return "", true
 	}
 	if len(a.pending) == 0 {
 		a.since = now
@@ -73,7 +83,7 @@ func (a *assembler) ready(live []string, now time.Time) bool {
 	if len(a.pending) < a.minActors {
 		return false
 	}
-	for _, id := range live {
+	for _, id := range live { // sync and pipelined: every live member
 		if !a.has(id) {
 			return false
 		}
@@ -90,8 +100,23 @@ func (a *assembler) deadline() (time.Time, bool) {
 	return a.since.Add(a.batchWait), true
 }
 
-func (a *assembler) has(actor string) bool {
+func (a *assembler) has(actor string) bool { return a.versionOf(actor) != noRollout }
+
+// noRollout: versionOf's answer for an actor without a pending rollout.
+const noRollout = ^uint64(0)
+
+// versionOf returns the policy version of actor's pending rollout.
+func (a *assembler) versionOf(actor string) uint64 {
 	for _, p := range a.pending {
+		if p.ActorID == actor {
+			return p.PolicyVersion
+		}
+	}
+	return noRollout
+}
+
+func (a *assembler) hasNext(actor string) bool {
+	for _, p := range a.next {
 		if p.ActorID == actor {
 			return true
 		}
@@ -101,14 +126,16 @@ func (a *assembler) has(actor string) bool {
 
 // take returns every pending rollout as the batch and starts a new one:
 // in async mode actors run up to MaxAhead rollouts ahead, and using all
-// fresh data beats letting it go stale in the queue. In sync mode the rollouts
-// are ordered by actor id so that a seeded run is reproducible whatever
-// order they arrived in.
-func (a *assembler) take() []*protocol.Rollout {
-	batch := a.pending
-	a.pending = nil
-	if a.mode == protocol.ModeSync {
+// fresh data beats letting it go stale in the queue. In sync and pipelined
+// mode the rollouts are ordered by actor id so that a seeded run is
+// reproducible whatever order they arrived in. The rollouts held for the
+// next batch (pipelined) are returned too, to be offered again once the
+// update has set the new version.
+func (a *assembler) take() (batch, next []*protocol.Rollout) {
+	batch, next = a.pending, a.next
+	a.pending, a.next = nil, nil
+	if a.mode.Lockstep() {
 		sort.Slice(batch, func(i, j int) bool { return batch[i].ActorID < batch[j].ActorID })
 	}
-	return batch
+	return batch, next
 }

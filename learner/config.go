@@ -1,5 +1,5 @@
 // Package learner is the learner service: it ingests rollouts from NATS,
-// assembles batches (sync or async, with policy-lag handling), runs PPO
+// assembles batches (sync, pipelined or async, with policy-lag handling), runs PPO
 // updates (learner/ppo), broadcasts weights, answers latest-weights and
 // policy requests, writes checkpoints and resumes from them, and exports
 // Prometheus metrics, progress rows and a status.
@@ -26,7 +26,9 @@ import (
 type ServiceConfig struct {
 	// Run names the training run; subjects are podmedic.<run>.*.
 	Run string `yaml:"run" json:"run"`
-	// Mode is "sync" (exact on-policy, reproducible) or "async".
+	// Mode is "sync" (exact on-policy, reproducible), "pipelined" (one
+	// version behind, reproducible, actors collect during updates) or
+	// "async" (see protocol.Mode).
 	Mode protocol.Mode `yaml:"mode" json:"mode"`
 	// MaxPolicyLag is, in async mode, the oldest policy version accepted,
 	// as versions behind the current one (0..1000). Default 4.

@@ -162,6 +162,11 @@ func (s *Service) onValidRollout(r *protocol.Rollout) {
 	if s.finished() {
 		return
 	}
+	s.offer(r)
+}
+
+// offer hands r to the batch being built, or counts why it is refused.
+func (s *Service) offer(r *protocol.Rollout) {
 	if reason, ok := s.asm.offer(r, s.upd.Version(), s.epoch, s.now()); !ok {
 		s.reject(reason, fmt.Errorf("rollout of actor %s at version %d (epoch %x), learner at %d (epoch %x)",
 			r.ActorID, r.PolicyVersion, r.PolicyEpoch, s.upd.Version(), s.epoch))

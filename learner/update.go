@@ -27,7 +27,7 @@ func (s *Service) totalUpdates() int {
 // batch's observation statistics, bumps the version, broadcasts, writes
 // the checkpoint and progress row, and tells the hooks.
 func (s *Service) update() {
-	batch := s.asm.take()
+	batch, next := s.asm.take()
 	s.segs = s.segs[:0]
 	var steps int64
 	for _, r := range batch {
@@ -70,6 +70,13 @@ func (s *Service) update() {
 	s.metrics.UpdateDuration.Observe(elapsed.Seconds())
 	s.metrics.PolicyVersion.Set(float64(s.upd.Version()))
 	s.recordPPO(st)
+	// Pipelined: the actors' next rollouts that came during the wait,
+	// offered again now that the version is the one they were meant for.
+	for _, r := range next {
+		if !s.finished() {
+			s.offer(r)
+		}
+	}
 	if err := s.publishWeights(); err != nil {
 		s.log.Error("broadcast weights failed", "error", err, "version", s.upd.Version())
 	}

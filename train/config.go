@@ -95,7 +95,7 @@ func (c Config) resolved() (learner.ServiceConfig, error) {
 	}
 	lc := c.Learner
 	lc.StepsPerUpdate = c.StepsPerUpdate()
-	if lc.Mode == protocol.ModeSync {
+	if lc.Mode.Lockstep() {
 		lc.MinActors = c.Actors
 	}
 	if err := lc.Validate(); err != nil {

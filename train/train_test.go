@@ -129,10 +129,23 @@ func TestCallbacksSeeEveryEpisodeAndUpdate(t *testing.T) {
 // on one core (GOMAXPROCS 1: the learner's pool has one worker), the
 // second on two; another seed ends elsewhere.
 func TestSyncModeIsReproducible(t *testing.T) {
+	for _, mode := range []protocol.Mode{protocol.ModeSync, protocol.ModePipelined} {
+		t.Run(string(mode), func(t *testing.T) { testReproducible(t, mode) })
+	}
+}
+
+// testReproducible: two seeded runs in mode, on one core and on two, give
+// bitwise the same parameters, episodes and losses; another seed does
+// not. In sync mode every update's first minibatch has ratio exactly 1;
+// in pipelined mode only the first update's (its rollouts were collected
+// with the weights it starts from), every later one trains on rollouts
+// one version old.
+func testReproducible(t *testing.T, mode protocol.Mode) {
 	run := func(seed uint64, procs int) (*train.Result, record) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 		ecfg := testEnvConfig(t)
 		cfg := smallConfig(4)
+		cfg.Learner.Mode = mode
 		cfg.Learner.Seed = seed
 		cfg.Learner.NormalizeObs = true
 		var r record
@@ -165,6 +178,15 @@ func TestSyncModeIsReproducible(t *testing.T) {
 	}
 	if ra.episodes[0].Scenario == "" {
 		t.Fatal("cluster episodes carry no scenario")
+	}
+	if len(ra.updates) != 4 {
+		t.Fatalf("%d updates, want 4", len(ra.updates))
+	}
+	for i, u := range ra.updates {
+		if lagged := mode == protocol.ModePipelined && i > 0; (u.Stats.FirstRatioDev > 0) != lagged {
+			t.Errorf("update %d: first-minibatch |ratio-1| %g; want > 0 only if trained on an older version's rollouts (%v)",
+				i+1, u.Stats.FirstRatioDev, lagged)
+		}
 	}
 	c, _ := run(8, 2)
 	same := true

@@ -33,7 +33,7 @@ func runActor(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	id := fs.String("id", fmt.Sprintf("%s-%d", host, os.Getpid()), "actor id, unique within the run (default hostname-pid: unique per container)")
 	run := fs.String("run", "default", "run name, the learner's --run")
-	mode := fs.String("mode", string(d.Mode), "sync or async, the learner's --mode")
+	mode := fs.String("mode", string(d.Mode), protocol.Modes+", the learner's --mode")
 	envs := fs.Int("envs", 8, "environments stepped together")
 	horizon := fs.Int("horizon", d.Horizon, "steps per environment per rollout")
 	seed := fs.Uint64("seed", 0, "seed of the actor's episodes and action sampling; 0 derives one from --id")

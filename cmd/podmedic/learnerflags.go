@@ -41,7 +41,7 @@ func (l *learnerFlags) register(fs *flag.FlagSet, defaultRun string, defaultMode
 	d := learner.DefaultServiceConfig()
 	p := d.PPO
 	fs.StringVar(&l.run, "run", defaultRun, "run name: every process of one run uses the same (subjects podmedic.<run>.*)")
-	fs.StringVar(&l.mode, "mode", string(defaultMode), "sync (exact on-policy, reproducible) or async (rollouts up to --max-policy-lag versions old)")
+	fs.StringVar(&l.mode, "mode", string(defaultMode), "sync (exact on-policy, reproducible), pipelined (one version behind: actors collect while the learner updates; reproducible) or async (rollouts up to --max-policy-lag versions old)")
 	fs.IntVar(&l.maxLag, "max-policy-lag", d.MaxPolicyLag, "async: oldest policy version accepted, in versions behind the current one")
 	fs.IntVar(&l.checkpointEvery, "checkpoint-every", d.CheckpointEvery, "write a checkpoint every this many updates (and on shutdown)")
 	fs.IntVar(&l.keep, "keep-checkpoints", d.KeepCheckpoints, "checkpoints to keep")
