@@ -174,6 +174,11 @@ func (n *Net) SyncParamRange(lo, hi int) {
 	n.syncTransposed(lo, hi)
 }
 
+// SyncTransposed refreshes the transposed copies of the weights (which
+// the input gradients read) from the float32 weights, after
+// AdamStepPart.
+func (n *Net) SyncTransposed() { n.syncTransposed(0, len(n.params)) }
+
 // syncTransposed copies the float32 weights in [lo, hi) into the
 // transposed copies of the layers that have one.
 func (n *Net) syncTransposed(lo, hi int) {

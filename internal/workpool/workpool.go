@@ -21,9 +21,15 @@ const maxQueued = 256
 // update follow each other within microseconds, sooner than a parked
 // goroutine is woken on another core (a woken goroutine first waits in
 // the waker's run queue until another core steals it); between updates
-// helpers park after this long. Both yield the processor while they
-// poll.
+// helpers park after this long. Run yields the processor at every poll
+// (a helper it woke may be waiting in its run queue); a helper only every
+// yieldEvery polls: yielding at every poll made every poll a trip through
+// the scheduler's global queue, which Run's own polls contend for.
 const spinFor = 50 * time.Microsecond
+
+// yieldEvery is how many polls an idle helper makes between two yields
+// (a few microseconds).
+const yieldEvery = 128
 
 // Pool is a set of helper goroutines. New starts them, Close stops them.
 // Run may be called from one goroutine at a time.
@@ -69,11 +75,14 @@ func (p *Pool) help() {
 // take returns the next task index, polling for spinFor before it blocks,
 // or false once the pool is closed.
 func (p *Pool) take() (int, bool) {
-	for start := time.Now(); time.Since(start) < spinFor; runtime.Gosched() {
+	for start, n := time.Now(), 0; time.Since(start) < spinFor; n++ {
 		select {
 		case i, ok := <-p.tasks:
 			return i, ok
 		default:
+		}
+		if n%yieldEvery == yieldEvery-1 {
+			runtime.Gosched()
 		}
 	}
 	i, ok := <-p.tasks

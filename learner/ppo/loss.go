@@ -199,11 +199,12 @@ func (m *minibatch) reduce(c int) {
 }
 
 // adamChunk applies the Adam step to chunk c of the parameters (which
-// refreshes the network's float32 copy of it).
+// refreshes the network's float32 copy of it; step then refreshes the
+// transposed weights on one goroutine).
 func (m *minibatch) adamChunk(c int) {
 	lo, hi := m.chunks[c][0], m.chunks[c][1]
 	a := m.p.adam
-	m.p.net.AdamStep(lo, hi, a.M[lo:hi], a.V[lo:hi], m.grad[lo:hi], m.coefs)
+	m.p.net.AdamStepPart(lo, hi, a.M[lo:hi], a.V[lo:hi], m.grad[lo:hi], m.coefs)
 }
 
 // normalizeAdvantages rescales adv (len >= 2) to mean 0 and unit standard

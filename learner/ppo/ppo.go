@@ -261,6 +261,7 @@ func (p *Updater) step(norm, lr float64) {
 	}
 	p.mb.coefs = p.adam.next(lr, scale)
 	p.exec.Run(len(p.mb.chunks), p.mb.adamTask)
+	p.net.SyncTransposed()
 }
 
 // backup saves parameters and optimiser state for the NaN/Inf guard.
