@@ -11,14 +11,16 @@ import (
 	"podmedic/protocol"
 )
 
-func TestActorKilledAndReplaced(t *testing.T) {
+func TestActorKilledAndReplaced(t *testing.T) { inModes(t, actorKilledAndReplaced) }
+
+func actorKilledAndReplaced(t *testing.T, mode protocol.Mode) {
 	port := freePort(t)
 	ns := startNATS(t, port)
 	defer stopNATS(ns)
 	ecfg := testEnvConfig(t)
-	l := startLearner(t, natsURL(port), testServiceConfig(protocol.ModeAsync), testSpec(t, ecfg))
-	a0 := startActor(t, natsURL(port), "actor-0", protocol.ModeAsync, 1, ecfg)
-	a1 := startActor(t, natsURL(port), "actor-1", protocol.ModeAsync, 2, ecfg)
+	l := startLearner(t, natsURL(port), testServiceConfig(mode), testSpec(t, ecfg))
+	a0 := startActor(t, natsURL(port), "actor-0", mode, 1, ecfg)
+	a1 := startActor(t, natsURL(port), "actor-1", mode, 2, ecfg)
 	waitFor(t, 20*time.Second, "2 actors and version 3", func() bool {
 		return l.svc.Status().Actors == 2 && l.version() >= 3
 	})
@@ -29,7 +31,7 @@ func TestActorKilledAndReplaced(t *testing.T) {
 	waitFor(t, 20*time.Second, "training to go on with one actor", func() bool { return l.version() >= v+3 })
 
 	joinAt := l.version()
-	a2 := startActor(t, natsURL(port), "actor-2", protocol.ModeAsync, 3, ecfg)
+	a2 := startActor(t, natsURL(port), "actor-2", mode, 3, ecfg)
 	waitFor(t, 10*time.Second, "the new actor to join", func() bool { return l.svc.Status().Actors == 2 })
 	waitFor(t, 10*time.Second, "the new actor to get weights", func() bool { return a2.weightsVersion() > 0 })
 	if got := a2.weightsVersion(); got < joinAt {
@@ -39,16 +41,20 @@ func TestActorKilledAndReplaced(t *testing.T) {
 }
 
 func TestLearnerRestartResumesAtSameVersion(t *testing.T) {
+	inModes(t, learnerRestartResumesAtSameVersion)
+}
+
+func learnerRestartResumesAtSameVersion(t *testing.T, mode protocol.Mode) {
 	port := freePort(t)
 	ns := startNATS(t, port)
 	defer stopNATS(ns)
 	ecfg := testEnvConfig(t)
 	spec := testSpec(t, ecfg)
 	dir := t.TempDir()
-	cfg := testServiceConfig(protocol.ModeAsync)
+	cfg := testServiceConfig(mode)
 	cfg.CheckpointDir = filepath.Join(dir, "ckpt")
 	l := startLearner(t, natsURL(port), cfg, spec)
-	a := startActor(t, natsURL(port), "actor-0", protocol.ModeAsync, 1, ecfg)
+	a := startActor(t, natsURL(port), "actor-0", mode, 1, ecfg)
 	waitFor(t, 20*time.Second, "version 3", func() bool { return l.version() >= 3 })
 
 	// Graceful stop: the final checkpoint holds the last version.
@@ -83,16 +89,20 @@ func TestLearnerRestartResumesAtSameVersion(t *testing.T) {
 // than the actors hold: they must re-sync to it, and their rollouts of the
 // lost versions must never be trained on.
 func TestLearnerCrashResumesFromOlderCheckpoint(t *testing.T) {
+	inModes(t, learnerCrashResumesFromOlderCheckpoint)
+}
+
+func learnerCrashResumesFromOlderCheckpoint(t *testing.T, mode protocol.Mode) {
 	port := freePort(t)
 	ns := startNATS(t, port)
 	defer stopNATS(ns)
 	ecfg := testEnvConfig(t)
 	spec := testSpec(t, ecfg)
 	dir := t.TempDir()
-	cfg := testServiceConfig(protocol.ModeAsync)
+	cfg := testServiceConfig(mode)
 	cfg.CheckpointDir = filepath.Join(dir, "live")
 	l := startLearner(t, natsURL(port), cfg, spec)
-	a := startActor(t, natsURL(port), "actor-0", protocol.ModeAsync, 1, ecfg)
+	a := startActor(t, natsURL(port), "actor-0", mode, 1, ecfg)
 	waitFor(t, 20*time.Second, "version 2", func() bool { return l.version() >= 2 })
 	// What a crash leaves on disk: the checkpoints written so far.
 	crashDir := filepath.Join(dir, "crash")
@@ -116,6 +126,15 @@ func TestLearnerCrashResumesFromOlderCheckpoint(t *testing.T) {
 		return a.weightsVersion() <= l2.version() && a.weightsVersion() >= ck.Version+2
 	})
 	assertFinite(t, latestWeights(t, l2.nc))
+}
+
+// inModes runs test in async mode and in pipelined mode, whose actors
+// wait for one exact version after each rollout and whose learner holds
+// an actor's next rollout for the next batch.
+func inModes(t *testing.T, test func(*testing.T, protocol.Mode)) {
+	for _, mode := range []protocol.Mode{protocol.ModeAsync, protocol.ModePipelined} {
+		t.Run(string(mode), func(t *testing.T) { test(t, mode) })
+	}
 }
 
 func copyDir(t *testing.T, from, to string) {
