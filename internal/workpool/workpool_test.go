@@ -42,6 +42,33 @@ func TestRunCallsEveryTaskOnce(t *testing.T) {
 	}
 }
 
+// TestBackToBackRuns: thousands of Runs of a few tiny tasks in a row, the
+// pattern of a PPO update's phases, on more helpers than cores, so that
+// helpers are often descheduled between seeing a Run and claiming from
+// it. Each Run's tasks must run exactly once and only with that Run's
+// function (a helper late from one Run must not take tasks of the next).
+func TestBackToBackRuns(t *testing.T) {
+	for _, workers := range []int{2, 4, 8} {
+		p := New(workers)
+		counts := make([]atomic.Int32, 16)
+		for r := range 5000 {
+			n := 2 + r%15
+			want := int32(r)
+			p.Run(n, func(i int) {
+				if counts[i].Add(1) != 1 {
+					t.Errorf("run %d: task %d ran twice", want, i)
+				}
+			})
+			for i := range counts {
+				if got := counts[i].Swap(0); got != int32(min(1, max(0, n-i))) {
+					t.Fatalf("workers %d, run %d of %d tasks: task %d ran %d times", workers, r, n, i, got)
+				}
+			}
+		}
+		p.Close()
+	}
+}
+
 // TestRunIsParallel checks that helpers really take tasks: two tasks that
 // each wait for the other can only finish on two goroutines.
 func TestRunIsParallel(t *testing.T) {
