@@ -385,11 +385,18 @@ func (a *Actor) fetchWeights(ctx context.Context) error {
 // learner is still at version, it returns so that the actor sends a fresh
 // rollout (the previous one may have been lost).
 func (a *Actor) waitNewer(ctx context.Context, version uint64) error {
+	return a.waitApplied(ctx, version, a.applyIncoming)
+}
+
+// waitApplied calls apply until the weights in use are no longer version
+// of the current learner, waking on each broadcast; after SyncWait without
+// that it asks weights.latest once and returns either way.
+func (a *Actor) waitApplied(ctx context.Context, version uint64, apply func()) error {
 	epoch := a.epoch
 	timer := time.NewTimer(a.cfg.SyncWait)
 	defer timer.Stop()
 	for {
-		a.applyIncoming()
+		apply()
 		if a.version != version || a.epoch != epoch {
 			return nil
 		}
@@ -427,28 +434,13 @@ func (a *Actor) waitSuccessor(ctx context.Context, version uint64) error {
 		return nil
 	}
 	epoch := a.epoch
-	timer := time.NewTimer(a.cfg.SyncWait)
-	defer timer.Stop()
-	for {
+	return a.waitApplied(ctx, version, func() {
 		if w := a.inbox.takeNewEpoch(epoch); w != nil {
 			a.use(w)
 		} else {
 			a.use(a.inbox.take(epoch, version+1))
 		}
-		if a.version != version || a.epoch != epoch {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-a.notify:
-		case <-timer.C:
-			if err := a.requestLatest(ctx); err != nil {
-				a.log.Debug("latest weights unavailable", "error", err)
-			}
-			return nil
-		}
-	}
+	})
 }
 
 // inboxSize is how many broadcasts an actor keeps unapplied. Pipelined
