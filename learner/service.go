@@ -366,7 +366,9 @@ func (s *Service) loop(ctx context.Context) {
 			s.onMembersChanged()
 			s.setStatus()
 		}
-		if now := s.now(); !s.finished() && s.asm.ready(s.members.active(now), now) {
+		// An update can leave the next batch complete (pipelined: the
+		// rollouts held for it), with no event to come that would check.
+		for now := s.now(); !s.finished() && s.asm.ready(s.members.active(now), now); now = s.now() {
 			s.update()
 		}
 		if d, ok := s.asm.deadline(); ok && !s.finished() {

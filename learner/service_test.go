@@ -288,3 +288,57 @@ func TestResumeAtCheckpointVersion(t *testing.T) {
 		t.Fatalf("%d policy version series", got)
 	}
 }
+
+// TestPipelinedHeldBatchUpdatesAtOnce: in pipelined mode an actor's next
+// rollout that comes before the update is held for the next batch, which
+// can then be complete with nothing more to arrive. The learner must
+// update on it at once, not at its next once-a-second housekeeping tick
+// (that left a one-actor pipeline taking turns like sync mode). The first
+// update's hook holds the loop while the actor's second rollout (version
+// 0) and third (version 1) arrive; after it, the learner takes the second
+// and holds the third, and must then update on the third without another
+// rollout: version 3 within 150 ms. Three learners in a row, so that a
+// tick falling in the window by chance cannot pass it.
+func TestPipelinedHeldBatchUpdatesAtOnce(t *testing.T) {
+	for i := range 3 {
+		lnc, anc := startServer(t)
+		cfg := testConfig()
+		cfg.Mode = protocol.ModePipelined
+		svc, err := learner.NewService(cfg, testSpec, lnc, prometheus.NewRegistry(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		release := make(chan struct{})
+		svc.SetHooks(learner.Hooks{Update: func(u learner.UpdateEvent) {
+			if u.Version == 1 {
+				<-release
+			}
+		}})
+		if err := svc.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		tok := join(t, anc)
+		epoch := latest(t, anc).Epoch
+		publish(t, anc, rollout(tok, 1, 0, epoch))
+		for latest(t, anc).Version < 1 {
+			time.Sleep(time.Millisecond)
+		}
+		publish(t, anc, rollout(tok, 2, 0, epoch))
+		publish(t, anc, rollout(tok, 3, 1, epoch))
+		if err := anc.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond) // both in the learner's queue
+		released := time.Now()
+		close(release)
+		for svc.Status().Version < 3 && time.Since(released) < 150*time.Millisecond {
+			time.Sleep(time.Millisecond)
+		}
+		if v := svc.Status().Version; v != 3 {
+			t.Fatalf("learner %d: version %d 150 ms after the loop was released, want 3", i+1, v)
+		}
+		if err := svc.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
