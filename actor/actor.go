@@ -424,7 +424,8 @@ func (a *Actor) waitApplied(ctx context.Context, version uint64, apply func()) e
 // reproducible. Two exceptions: after the first weights of a learner the
 // next rollout uses them again (that second rollout is what the learner
 // trains on while the actor waits for version+1, the pipeline), and
-// weights of a new learner (a restart) are taken at once. Like waitNewer,
+// weights of a new learner (a restart) are taken as soon as the inbox
+// holds no successor of the old one's. Like waitNewer,
 // after SyncWait without news it asks weights.latest and goes on with
 // whatever it has.
 func (a *Actor) waitSuccessor(ctx context.Context, version uint64) error {
@@ -435,10 +436,13 @@ func (a *Actor) waitSuccessor(ctx context.Context, version uint64) error {
 	}
 	epoch := a.epoch
 	return a.waitApplied(ctx, version, func() {
-		if w := a.inbox.takeNewEpoch(epoch); w != nil {
+		// The successor first: a retired learner's late message (which
+		// takeNewEpoch would return, and use refuse) must not make it
+		// drop the successor it holds.
+		if w := a.inbox.take(epoch, version+1); w != nil {
 			a.use(w)
 		} else {
-			a.use(a.inbox.take(epoch, version+1))
+			a.use(a.inbox.takeNewEpoch(epoch))
 		}
 	})
 }

@@ -262,7 +262,9 @@ func TestWeightsAcceptance(t *testing.T) {
 // seeded run does not depend on timing. A lost broadcast is skipped as
 // soon as a later version is there; a restarted learner's weights start
 // again with two rollouts; and without news it re-asks after SyncWait
-// and sends a fresh rollout, as in sync mode.
+// and sends a fresh rollout, as in sync mode. A retired learner's late
+// weights arriving right after the successor do not make it lose the
+// successor.
 func TestPipelinedModeCollectsOneVersionBehind(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c := newMemConn()
@@ -297,6 +299,9 @@ func TestPipelinedModeCollectsOneVersionBehind(t *testing.T) {
 		c.setLatest(weights(t, 10, 2))
 		time.Sleep(time.Second) // SyncWait since the last rollout
 		want("SyncWait without news", 100, 100, 101, 102, 104, 210, 210, 210)
+		c.broadcast(subjects(t).Weights, weights(t, 11, 2))
+		c.broadcast(subjects(t).Weights, weights(t, 6, 1)) // the old learner again, right after
+		want("the successor with a retired learner's weights behind it", 100, 100, 101, 102, 104, 210, 210, 210, 211)
 		r.stop(t)
 	})
 }
