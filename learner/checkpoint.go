@@ -26,9 +26,10 @@ import (
 //     does it count as written (LastCheckpoint). The first checkpoint a
 //     service writes is also decoded back; later ones need not be, since
 //     the same encoder made them (a checkpoint takes a few ms and the
-//     default cadence is every 10 updates). A failed write leaves the previous checkpoints as
-//     they were; it is counted (podmedic_learner_checkpoint_errors_total),
-//     logged at most once a minute, and training goes on.
+//     default cadence is every 10 updates). A failed write leaves the
+//     previous checkpoints as they were; it is counted
+//     (podmedic_learner_checkpoint_errors_total), logged at most once a
+//     minute, and training goes on.
 //   - After a verified write it prunes: newest first, valid checkpoints are
 //     kept up to KeepCheckpoints, invalid ones are set aside, older ones
 //     removed. A broken file is never counted as kept: each is read again,
@@ -303,7 +304,10 @@ func (s *Service) verify(name string, ck *Checkpoint, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	if !bytes.Equal(back, data) || len(s.verified) == 0 {
+	same := bytes.Equal(back, data)
+	if !same || len(s.verified) == 0 {
+		// Decoding says what is wrong with a changed copy (and sets it
+		// aside if it is no checkpoint at all).
 		got, err := s.decodeCheckpoint(name, back)
 		if invalidCheckpoint(err) {
 			s.quarantine(name, err)
@@ -315,7 +319,7 @@ func (s *Service) verify(name string, ck *Checkpoint, data []byte) error {
 			return fmt.Errorf("verify: read back version %d, %d env steps, %d params; wrote %d, %d, %d",
 				got.Version, got.EnvSteps, len(got.Params), ck.Version, ck.EnvSteps, len(ck.Params))
 		}
-		if !bytes.Equal(back, data) {
+		if !same {
 			return fmt.Errorf("verify: read back %d bytes that differ from the %d written", len(back), len(data))
 		}
 	}

@@ -41,6 +41,9 @@ func encodeFloat64s(enc *msgpack.Encoder, v reflect.Value) error {
 	return err
 }
 
+// maxPrealloc is msgpack/v5's sliceAllocLimit.
+const maxPrealloc = 1 << 20
+
 func decodeFloat64s(dec *msgpack.Decoder, v reflect.Value) error {
 	n, err := dec.DecodeArrayLen()
 	if err != nil {
@@ -53,11 +56,21 @@ func decodeFloat64s(dec *msgpack.Decoder, v reflect.Value) error {
 	if n > ckptMaxBody/9 {
 		return fmt.Errorf("msgpack: array of %d float64s is longer than a checkpoint can be", n)
 	}
-	xs := make([]float64, n)
+	// Like msgpack's own slices, allocate at most a million elements
+	// ahead of the bytes that back them: a short body that claims a long
+	// array fails without taking memory for it.
+	xs := make([]float64, min(n, maxPrealloc))
 	for i := range xs {
 		if xs[i], err = dec.DecodeFloat64(); err != nil {
 			return err
 		}
+	}
+	for len(xs) < n {
+		x, err := dec.DecodeFloat64()
+		if err != nil {
+			return err
+		}
+		xs = append(xs, x)
 	}
 	v.Set(reflect.ValueOf(xs))
 	return nil

@@ -63,6 +63,15 @@ func TestFloat64sCodecWritesMsgpackBytes(t *testing.T) {
 	if err := msgpack.Unmarshal(data, &back); err != nil || back != nil {
 		t.Fatalf("nil read back as %v, %v", back, err)
 	}
+	// A body that claims a longer array than it holds fails, beyond the
+	// preallocated part too.
+	short := []byte{0xdd, 0, 0x10, 0, 5} // array32 of 1<<20 + 5 elements
+	for range 3 {
+		short = append(short, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0)
+	}
+	if err := msgpack.Unmarshal(short, &back); err == nil {
+		t.Fatal("an array of 1<<20+5 floats holding 3: no error")
+	}
 	// Numbers msgpack's decoder takes as float64 (a float32, an int) are
 	// still read.
 	mixed, _ := msgpack.Marshal([]any{float32(0.5), int64(-3), uint8(7)})
